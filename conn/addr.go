@@ -1,0 +1,284 @@
+// Package conn owns gnc's endpoints: parsing what the user wrote (hosts,
+// ports, port lists, relay endpoints), dialing, listening, standard I/O,
+// and the checks made on accepted clients. Every endpoint satisfies
+// relay.Endpoint and hands out unwrapped conns, so the copy engine can use
+// the kernel's zero-copy paths on them.
+package conn
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ParseError is a mistake in something the user wrote. It is a usage
+// error: gnc reports it with a hint and exits with status 2.
+type ParseError struct {
+	// What names the kind of thing that was wrong, such as "port" or
+	// "endpoint".
+	What string
+	// Value is the text as the user wrote it.
+	Value string
+	// Reason, if not empty, says what is wrong with it.
+	Reason string
+	// Hint, if not empty, suggests a valid form.
+	Hint string
+}
+
+func (e *ParseError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("invalid %s %q", e.What, e.Value)
+	}
+	return fmt.Sprintf("invalid %s %q: %s", e.What, e.Value, e.Reason)
+}
+
+const portHint = `a port is a number from 1 to 65535 or a service name from /etc/services, as in "gnc example.com 80" or "gnc example.com http"`
+
+// ParsePort reads a port number or a service name (looked up for network,
+// "tcp" or "udp"). Port 0 is accepted only with allowZero, for listeners,
+// where it asks the kernel to choose a free port.
+func ParsePort(s, network string, allowZero bool) (int, error) {
+	if s == "" {
+		return 0, &ParseError{What: "port", Value: s, Reason: "empty", Hint: portHint}
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		n, err := strconv.Atoi(s)
+		if err != nil || n > 65535 || (n == 0 && !allowZero) {
+			return 0, &ParseError{What: "port", Value: s, Hint: portHint}
+		}
+		return n, nil
+	}
+	if !validServiceName(s) {
+		return 0, &ParseError{What: "port", Value: s, Hint: portHint}
+	}
+	n, err := net.LookupPort(network, s)
+	if err != nil || n == 0 {
+		return 0, &ParseError{What: "port", Value: s, Reason: "unknown service", Hint: portHint}
+	}
+	return n, nil
+}
+
+// validServiceName accepts the names /etc/services uses, and nothing that
+// could make the lookup do more than read that file.
+func validServiceName(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPortList bounds a port list (all of 1-65535 fits), so a typo cannot
+// make gnc allocate without limit.
+const maxPortList = 65535
+
+// ParsePortList reads the ports of a scan: any number of arguments, each a
+// comma-separated list of ports, service names and inclusive ranges such
+// as "20-30". It returns them sorted, without duplicates.
+func ParsePortList(args []string) ([]int, error) {
+	seen := make(map[int]bool)
+	var ports []int
+	add := func(p int) {
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	if len(args) == 0 {
+		return nil, &ParseError{What: "port list", Value: "", Reason: "no ports given", Hint: `list ports as in "gnc -z host 22 80-90,443"`}
+	}
+	for _, arg := range args {
+		if arg == "" {
+			return nil, &ParseError{What: "port list", Value: arg, Reason: "empty", Hint: `list ports as in "gnc -z host 22 80-90,443"`}
+		}
+		for _, item := range strings.Split(arg, ",") {
+			// A service name may itself contain '-' (ms-sql-s), so a
+			// whole item is tried as one port before as a range.
+			p, err := ParsePort(item, "tcp", false)
+			if err == nil {
+				add(p)
+				continue
+			}
+			lo, hi, isRange := strings.Cut(item, "-")
+			if !isRange {
+				return nil, err
+			}
+			a, err := ParsePort(lo, "tcp", false)
+			if err != nil {
+				return nil, err
+			}
+			b, err := ParsePort(hi, "tcp", false)
+			if err != nil {
+				return nil, err
+			}
+			if a > b {
+				return nil, &ParseError{What: "port range", Value: item, Reason: "start is above end", Hint: `write ranges low to high, as in "20-30"`}
+			}
+			for p := a; p <= b; p++ {
+				add(p)
+			}
+		}
+		if len(ports) > maxPortList {
+			break
+		}
+	}
+	slices.Sort(ports)
+	return ports, nil
+}
+
+const targetHint = `give the host and port as "HOST PORT", "HOST:PORT" or "[IPV6]:PORT", as in "gnc example.com 80"`
+
+// ParseTarget reads connect mode's positional arguments: HOST PORT,
+// HOST:PORT, [IPV6]:PORT or a bare IPv6 address followed by PORT. It checks
+// the port but does not resolve anything.
+func ParseTarget(args []string) (host, port string, err error) {
+	switch len(args) {
+	case 0:
+		return "", "", &ParseError{What: "destination", Value: "", Reason: "no host given", Hint: targetHint}
+	case 1:
+		host, port, err = SplitHostPort(args[0])
+		if err != nil {
+			return "", "", err
+		}
+		if port == "" {
+			return "", "", &ParseError{What: "destination", Value: args[0], Reason: "no port given", Hint: targetHint}
+		}
+	case 2:
+		host, port, err = SplitHostPort(args[0])
+		if err != nil {
+			return "", "", err
+		}
+		if port != "" {
+			return "", "", &ParseError{What: "destination", Value: strings.Join(args, " "), Reason: "port given twice", Hint: targetHint}
+		}
+		port = args[1]
+	default:
+		return "", "", &ParseError{What: "destination", Value: strings.Join(args, " "), Reason: "too many arguments", Hint: targetHint}
+	}
+	if host == "" {
+		return "", "", &ParseError{What: "destination", Value: strings.Join(args, " "), Reason: "no host given", Hint: targetHint}
+	}
+	if _, err := ParsePort(port, "tcp", false); err != nil {
+		return "", "", err
+	}
+	return host, port, nil
+}
+
+// splitHostPort splits "host:port", "[v6]:port", "[v6]", a bare IPv6
+// address or a bare host; port is empty when none was written.
+func SplitHostPort(s string) (host, port string, err error) {
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", &ParseError{What: "address", Value: s, Reason: "missing ]", Hint: targetHint}
+		}
+		host, rest := s[1:end], s[end+1:]
+		if net.ParseIP(host) == nil && !strings.Contains(host, "%") {
+			return "", "", &ParseError{What: "address", Value: s, Reason: "brackets hold only an IPv6 address", Hint: targetHint}
+		}
+		switch {
+		case rest == "":
+			return host, "", nil
+		case rest[0] == ':':
+			if rest[1:] == "" {
+				return "", "", &ParseError{What: "address", Value: s, Reason: "empty port", Hint: targetHint}
+			}
+			return host, rest[1:], nil
+		}
+		return "", "", &ParseError{What: "address", Value: s, Reason: "unexpected text after ]", Hint: targetHint}
+	}
+	switch strings.Count(s, ":") {
+	case 0:
+		return s, "", nil
+	case 1:
+		host, port, _ := strings.Cut(s, ":")
+		if port == "" {
+			return "", "", &ParseError{What: "address", Value: s, Reason: "empty port", Hint: targetHint}
+		}
+		return host, port, nil
+	}
+	// Several colons: a bare IPv6 address, whose port must come separately.
+	if net.ParseIP(s) == nil && !strings.Contains(s, "%") {
+		return "", "", &ParseError{What: "address", Value: s, Reason: "IPv6 addresses with a port need brackets", Hint: `write "[::1]:8080" or "::1 8080"`}
+	}
+	return s, "", nil
+}
+
+var services struct {
+	once   sync.Once
+	byPort map[int]string
+}
+
+// ServiceName names a TCP port after /etc/services ("http" for 80), or
+// returns "*" when it has no name there, as nc's messages do.
+func ServiceName(port int) string {
+	services.once.Do(loadServices)
+	if name, ok := services.byPort[port]; ok {
+		return name
+	}
+	return "*"
+}
+
+func loadServices() {
+	services.byPort = make(map[int]string)
+	f, err := os.Open("/etc/services")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		num, proto, ok := strings.Cut(fields[1], "/")
+		if !ok || proto != "tcp" {
+			continue
+		}
+		p, err := strconv.Atoi(num)
+		if err != nil {
+			continue
+		}
+		if _, dup := services.byPort[p]; !dup {
+			services.byPort[p] = fields[0]
+		}
+	}
+}
+
+// maxSeconds keeps a bare number of seconds inside time.Duration's range.
+const maxSeconds = float64(1<<63-1) / float64(time.Second)
+
+// ParseDuration reads a duration in Go's syntax, or a bare number of
+// seconds (fractions and a leading minus allowed).
+func ParseDuration(s string) (time.Duration, error) {
+	bad := &ParseError{What: "duration", Value: s, Hint: `write durations as "500ms", "2s" or "1m"; a bare number is seconds`}
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, bad
+	}
+	if f, err := strconv.ParseFloat(t, 64); err == nil {
+		if f != f || f > maxSeconds || f < -maxSeconds {
+			return 0, bad
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, bad
+	}
+	return d, nil
+}
+

@@ -1,0 +1,246 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gnc/relay"
+)
+
+// Defaults carry the relay command's flags into every endpoint; an
+// endpoint's own options override them.
+type Defaults struct {
+	TCP TCPOptions
+	// Timeout bounds each connection attempt of dialing endpoints; zero or
+	// negative: the kernel's own limit.
+	Timeout time.Duration
+	// Shared lets stdio serve many conns at once (relay -k with a
+	// listener).
+	Shared bool
+}
+
+// scheme is one kind of endpoint: "SCHEME:ADDRESS[,KEY[=VALUE]]...".
+type scheme struct {
+	names []string // the first is the canonical one
+	form  string   // a valid form, for hints
+	keys  []string // the options it takes
+	open  func(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error)
+}
+
+// schemes lists the endpoint kinds; a new kind is one more entry.
+var schemes = []*scheme{
+	{
+		names: []string{"tcp"},
+		form:  "tcp:HOST:PORT (or just HOST:PORT)",
+		keys:  []string{"bind", "timeout", "keepalive", "ipv4", "ipv6"},
+		open:  openTCP,
+	},
+	{
+		names: []string{"listen", "tcp-listen", "tcp-l"},
+		form:  "listen:[ADDR:]PORT",
+		keys:  []string{"keepalive", "ipv4", "ipv6"},
+		open:  openListen,
+	},
+	{
+		names: []string{"stdio", "-"},
+		form:  "- (or stdio)",
+		keys:  []string{"crlf", "recv-only", "send-only"},
+		open:  openStdio,
+	},
+}
+
+// planned names the endpoint kinds still to come, so that they are
+// reported as such rather than taken for host names.
+var planned = []string{"tls", "tls-listen", "ssl", "unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks5", "proxy", "http-proxy"}
+
+const endpointHint = `endpoints look like HOST:PORT, listen:[ADDR:]PORT or - (stdio), with options after commas: "listen:8080,ipv4"`
+
+// ParseEndpoint reads a relay endpoint: "-" or "stdio" for standard I/O,
+// "HOST:PORT" or "tcp:HOST:PORT" to connect, "listen:[ADDR:]PORT" to
+// listen, each optionally followed by socat-style options
+// (",key=value" or ",flag"). Listening endpoints bind at once.
+func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, error) {
+	body, rawOpts, _ := strings.Cut(s, ",")
+	if body == "" {
+		return nil, &ParseError{What: "endpoint", Value: s, Reason: "empty", Hint: endpointHint}
+	}
+	sc, addr := findScheme(body)
+	if sc == nil {
+		name, _, _ := strings.Cut(body, ":")
+		if slices.Contains(planned, strings.ToLower(name)) {
+			return nil, &ParseError{What: "endpoint", Value: s, Reason: fmt.Sprintf("%s endpoints are not supported yet", name), Hint: endpointHint}
+		}
+		sc, addr = schemes[0], body
+	}
+	o, err := parseOptions(rawOpts, sc)
+	if err != nil {
+		return nil, &ParseError{What: "endpoint", Value: s, Reason: err.Error(), Hint: "valid form: " + sc.form + optionsHint(sc)}
+	}
+	e, err := sc.open(ctx, addr, o, d)
+	if pe, ok := err.(*ParseError); ok && pe.What != "endpoint" {
+		return nil, &ParseError{What: "endpoint", Value: s, Reason: pe.Error(), Hint: "valid form: " + sc.form + optionsHint(sc)}
+	}
+	return e, err
+}
+
+func findScheme(body string) (*scheme, string) {
+	name, rest, hasColon := strings.Cut(body, ":")
+	for _, sc := range schemes {
+		for _, n := range sc.names {
+			if n == "-" || n == "stdio" {
+				if body == n || strings.EqualFold(body, n) {
+					return sc, ""
+				}
+				continue
+			}
+			if hasColon && strings.EqualFold(name, n) {
+				return sc, rest
+			}
+		}
+	}
+	return nil, ""
+}
+
+func optionsHint(sc *scheme) string {
+	if len(sc.keys) == 0 {
+		return ""
+	}
+	return "; options: " + strings.Join(sc.keys, ", ")
+}
+
+// options are an endpoint's ",key=value" settings.
+type options map[string]string
+
+func parseOptions(raw string, sc *scheme) (options, error) {
+	o := options{}
+	if raw == "" {
+		return o, nil
+	}
+	for _, kv := range strings.Split(raw, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !slices.Contains(sc.keys, k) {
+			if k == "" {
+				return nil, fmt.Errorf("empty option")
+			}
+			return nil, fmt.Errorf("unknown option %q", k)
+		}
+		if _, dup := o[k]; dup {
+			return nil, fmt.Errorf("option %q given twice", k)
+		}
+		o[k] = v
+	}
+	return o, nil
+}
+
+func (o options) duration(key string, def time.Duration) (time.Duration, error) {
+	v, ok := o[key]
+	if !ok {
+		return def, nil
+	}
+	return ParseDuration(v)
+}
+
+func (o options) flag(key string) (bool, error) {
+	v, ok := o[key]
+	switch {
+	case !ok:
+		return false, nil
+	case v == "" || strings.EqualFold(v, "true") || v == "1":
+		return true, nil
+	case strings.EqualFold(v, "false") || v == "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("option %q takes no value or true/false, not %q", key, v)
+}
+
+func (o options) tcp(d TCPOptions) (TCPOptions, error) {
+	v4, err := o.flag("ipv4")
+	if err != nil {
+		return d, err
+	}
+	v6, err := o.flag("ipv6")
+	if err != nil {
+		return d, err
+	}
+	switch {
+	case v4 && v6:
+		return d, fmt.Errorf("ipv4 and ipv6 exclude each other")
+	case v4:
+		d.Network = "tcp4"
+	case v6:
+		d.Network = "tcp6"
+	}
+	if d.KeepAlive, err = o.duration("keepalive", d.KeepAlive); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
+	host, port, err := SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" || port == "" {
+		return nil, fmt.Errorf("need both a host and a port")
+	}
+	to, err := o.tcp(d.TCP)
+	if err != nil {
+		return nil, err
+	}
+	td, err := NewTCPDialer(host, port, to)
+	if err != nil {
+		return nil, err
+	}
+	if td.Timeout, err = o.duration("timeout", d.Timeout); err != nil {
+		return nil, err
+	}
+	if b, ok := o["bind"]; ok {
+		h, p, err := SplitHostPort(b)
+		if err != nil {
+			return nil, err
+		}
+		td.Source = h
+		if p != "" {
+			if td.SourcePort, err = ParsePort(p, "tcp", true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return td, nil
+}
+
+func openListen(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
+	host, port, err := SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if port == "" {
+		// "listen:8080": a lone number is the port.
+		host, port = "", host
+	}
+	if port == "" {
+		return nil, fmt.Errorf("need a port")
+	}
+	to, err := o.tcp(d.TCP)
+	if err != nil {
+		return nil, err
+	}
+	return ListenTCP(ctx, host, port, to)
+}
+
+func openStdio(_ context.Context, _ string, o options, d Defaults) (relay.Endpoint, error) {
+	var so StdioOptions
+	var err error
+	for key, dst := range map[string]*bool{"crlf": &so.CRLF, "recv-only": &so.RecvOnly, "send-only": &so.SendOnly} {
+		if *dst, err = o.flag(key); err != nil {
+			return nil, err
+		}
+	}
+	so.Shared = d.Shared
+	return NewStdio(so), nil
+}

@@ -1,0 +1,327 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// TCPOptions are the settings shared by TCP dialers and listeners.
+type TCPOptions struct {
+	// Network is "tcp" (either family), "tcp4" or "tcp6"; empty means "tcp".
+	Network string
+	// NoDNS refuses host names: only numeric addresses are accepted (-n).
+	NoDNS bool
+	// KeepAlive is the TCP keep-alive period. Zero or negative: keep-alives
+	// off, as in nc, which also saves system calls on every connection.
+	KeepAlive time.Duration
+}
+
+func (o TCPOptions) network() string {
+	if o.Network == "" {
+		return "tcp"
+	}
+	return o.Network
+}
+
+func (o TCPOptions) keepAlive() time.Duration {
+	if o.KeepAlive <= 0 {
+		return -1
+	}
+	return o.KeepAlive
+}
+
+// resolve turns host into the addresses to try, in the resolver's order,
+// keeping only the family the network allows.
+func (o TCPOptions) resolve(ctx context.Context, host string) ([]net.IP, error) {
+	if host == "" {
+		return nil, nil
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if !familyOK(o.network(), ip) {
+			return nil, &ResolveError{Host: host, Err: fmt.Errorf("not an %s address", familyName(o.network()))}
+		}
+		return []net.IP{ip}, nil
+	}
+	if o.NoDNS {
+		return nil, &ResolveError{Host: host, Err: errors.New("not a numeric address, and -n forbids name lookups")}
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			err = errors.New("no such host")
+		}
+		return nil, &ResolveError{Host: host, Err: err}
+	}
+	var ips []net.IP
+	for _, a := range addrs {
+		if familyOK(o.network(), a.IP) {
+			ips = append(ips, a.IP)
+		}
+	}
+	if len(ips) == 0 {
+		return nil, &ResolveError{Host: host, Err: fmt.Errorf("no %s address", familyName(o.network()))}
+	}
+	return ips, nil
+}
+
+func familyOK(network string, ip net.IP) bool {
+	switch network {
+	case "tcp4":
+		return ip.To4() != nil
+	case "tcp6":
+		return ip.To4() == nil
+	}
+	return true
+}
+
+func familyName(network string) string {
+	if network == "tcp6" {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// ResolveError is a host name that could not be turned into an address.
+type ResolveError struct {
+	Host string
+	Err  error
+}
+
+func (e *ResolveError) Error() string { return fmt.Sprintf("lookup %s: %v", e.Host, e.Err) }
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// TCPDialer is an endpoint that connects to Host and Port over TCP, trying
+// each of Host's addresses in turn.
+type TCPDialer struct {
+	TCPOptions
+	// Host is a name or numeric address, as the user wrote it.
+	Host string
+	// Port is the destination port.
+	Port int
+	// Source is the local address to connect from; empty lets the kernel
+	// choose.
+	Source string
+	// SourcePort is the local port to connect from; zero lets the kernel
+	// choose.
+	SourcePort int
+	// Timeout bounds each connection attempt; zero or negative: the
+	// kernel's own limit.
+	Timeout time.Duration
+
+	pinned []net.IP // addresses already resolved, used instead of Host
+}
+
+// NewTCPDialer makes a dialer for host and port (a number or a service
+// name).
+func NewTCPDialer(host, port string, o TCPOptions) (*TCPDialer, error) {
+	p, err := ParsePort(port, "tcp", false)
+	if err != nil {
+		return nil, err
+	}
+	return &TCPDialer{TCPOptions: o, Host: host, Port: p}, nil
+}
+
+func (d *TCPDialer) String() string {
+	return net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+}
+
+// Close does nothing: a dialer holds nothing between connections.
+func (d *TCPDialer) Close() error { return nil }
+
+// Open connects, trying each resolved address in turn, and returns the
+// *net.TCPConn itself so that its descriptor stays visible to the copy
+// engine.
+func (d *TCPDialer) Open(ctx context.Context) (io.ReadWriteCloser, error) {
+	c, err := d.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Dial is Open with its concrete result.
+func (d *TCPDialer) Dial(ctx context.Context) (*net.TCPConn, error) {
+	ips := d.pinned
+	if ips == nil {
+		var err error
+		if ips, err = d.resolve(ctx, d.Host); err != nil {
+			return nil, err
+		}
+	}
+	var local *net.TCPAddr
+	if d.Source != "" || d.SourcePort != 0 {
+		local = &net.TCPAddr{Port: d.SourcePort}
+		if d.Source != "" {
+			sips, err := d.resolve(ctx, d.Source)
+			if err != nil {
+				return nil, err
+			}
+			local.IP = sips[0]
+		}
+	}
+	dialer := net.Dialer{Timeout: d.Timeout, LocalAddr: local, KeepAlive: d.keepAlive()}
+	derr := &DialError{Host: d.Host, Port: d.Port, Network: d.network()}
+	for _, ip := range ips {
+		c, err := dialer.DialContext(ctx, d.network(), net.JoinHostPort(ip.String(), strconv.Itoa(d.Port)))
+		if err == nil {
+			return c.(*net.TCPConn), nil
+		}
+		derr.Attempts = append(derr.Attempts, Attempt{IP: ip, Err: err})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, derr
+}
+
+// Attempt is one address tried by a dialer, and why it failed.
+type Attempt struct {
+	IP  net.IP
+	Err error // a *net.OpError naming both endpoints
+}
+
+// DialError is a connection that could not be made to any of a host's
+// addresses.
+type DialError struct {
+	Host     string
+	Port     int
+	Network  string
+	Attempts []Attempt
+}
+
+// Error reads as nc's message does, naming the address when the host had
+// several.
+func (e *DialError) Error() string {
+	if len(e.Attempts) == 0 {
+		return fmt.Sprintf("connect to %s port %d (tcp) failed", e.Host, e.Port)
+	}
+	return e.AttemptError(len(e.Attempts) - 1)
+}
+
+// AttemptError describes attempt i alone.
+func (e *DialError) AttemptError(i int) string {
+	a := e.Attempts[i]
+	host := e.Host
+	if len(e.Attempts) > 1 || (net.ParseIP(e.Host) == nil && a.IP != nil) {
+		host = fmt.Sprintf("%s (%s)", e.Host, a.IP)
+	}
+	return fmt.Sprintf("connect to %s port %d (tcp) failed: %s", host, e.Port, Reason(a.Err))
+}
+
+// Unwrap gives the last attempt's error, so errors.Is sees through to
+// the system call's errno.
+func (e *DialError) Unwrap() error {
+	if len(e.Attempts) == 0 {
+		return nil
+	}
+	return e.Attempts[len(e.Attempts)-1].Err
+}
+
+// Reason reduces a network error to the few words at its core ("connection
+// refused", "timed out"), without the addresses that the surrounding
+// message already names.
+func Reason(err error) string {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "timed out"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
+}
+
+// TCPListener is an endpoint that accepts TCP connections. It binds when
+// made, so that a busy port is reported before anything else happens.
+type TCPListener struct {
+	ln   *net.TCPListener
+	desc string
+}
+
+// BindError is an address that could not be listened on.
+type BindError struct {
+	Addr string
+	Port int
+	Err  error
+}
+
+func (e *BindError) Error() string {
+	return fmt.Sprintf("bind to %s port %d failed: %s", e.Addr, e.Port, Reason(e.Err))
+}
+func (e *BindError) Unwrap() error { return e.Err }
+
+// ListenTCP binds host and port. An empty host listens on every address
+// of the network's families; port "0" lets the kernel choose (see Addr).
+func ListenTCP(ctx context.Context, host, port string, o TCPOptions) (*TCPListener, error) {
+	p, err := ParsePort(port, "tcp", true)
+	if err != nil {
+		return nil, err
+	}
+	ip := ""
+	if host != "" {
+		ips, err := o.resolve(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		ip = ips[0].String()
+	}
+	lc := net.ListenConfig{KeepAlive: o.keepAlive()}
+	l, err := lc.Listen(ctx, o.network(), net.JoinHostPort(ip, strconv.Itoa(p)))
+	if err != nil {
+		shown := ip
+		if shown == "" {
+			shown = anyAddr(o.network())
+		}
+		return nil, &BindError{Addr: shown, Port: p, Err: err}
+	}
+	desc := "listen:" + net.JoinHostPort(host, port)
+	if host == "" {
+		desc = "listen:" + port
+	}
+	return &TCPListener{ln: l.(*net.TCPListener), desc: desc}, nil
+}
+
+func anyAddr(network string) string {
+	if network == "tcp4" {
+		return "0.0.0.0"
+	}
+	return "::"
+}
+
+// Addr is the bound address, with the port the kernel chose.
+func (l *TCPListener) Addr() net.Addr { return l.ln.Addr() }
+
+func (l *TCPListener) String() string { return l.desc }
+
+// Close stops accepting; connections already accepted stay open.
+func (l *TCPListener) Close() error { return l.ln.Close() }
+
+// Open accepts the next client. Cancelling ctx makes a pending accept
+// return at once (through the listener's deadline, so no goroutine is left
+// blocked behind).
+func (l *TCPListener) Open(ctx context.Context) (io.ReadWriteCloser, error) {
+	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Unix(1, 0)) })
+	c, err := l.ln.AcceptTCP()
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,290 @@
+// Package relay is gnc's copy engine: it pairs two connections and copies
+// each direction on its own until both have ended, passing half-closes
+// through and using the kernel's zero-copy paths (splice, sendfile) whenever
+// it can see file descriptors on both ends.
+//
+// The engine detects what a connection can do with small interfaces
+// (CloseWrite, SyscallConn, ReadHalf/WriteHalf, Interactive), never with
+// concrete types, so a new kind of endpoint only has to implement them.
+// Connections must be passed unwrapped: a *net.TCPConn hidden inside a
+// wrapper cannot be spliced.
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Conn is one side of a pairing: a full-duplex byte stream, typically a
+// *net.TCPConn. Close must unblock any Read or Write in progress, as
+// net.Conn's does; the engine relies on it to cancel a pairing.
+type Conn = io.ReadWriteCloser
+
+// Dir names a direction of a pairing.
+type Dir int
+
+const (
+	// Forward is the direction from the first conn of a pairing to the
+	// second: FROM to TO in a relay, stdin to the network in connect and
+	// listen modes (the hex dump's '>').
+	Forward Dir = 0
+	// Backward is the direction from the second conn to the first (the hex
+	// dump's '<').
+	Backward Dir = 1
+)
+
+func (d Dir) String() string {
+	if d == Forward {
+		return "forward"
+	}
+	return "backward"
+}
+
+// closeWriter is a conn that can end its sending direction alone: TCP and
+// Unix stream sockets, TLS, and gnc's own stdio (which closes stdout).
+type closeWriter interface{ CloseWrite() error }
+
+// Halves is implemented by conns whose two directions are separate objects,
+// such as standard input and output or a child process's pipes. The engine
+// reads ReadHalf and writes WriteHalf, so that each can be spliced on its own.
+type Halves interface {
+	// ReadHalf returns where the conn's incoming bytes come from; nil means
+	// the conn never sends anything (gnc -d), so that direction is absent:
+	// it counts as ended at once and is never half-closed.
+	ReadHalf() io.Reader
+	// WriteHalf returns where bytes sent to the conn go; it must not be nil
+	// (use io.Discard to drop them).
+	WriteHalf() io.Writer
+}
+
+// Interactive is implemented by conns driven by a person, such as a
+// terminal on stdin: nobody can be expected to type an end-of-file, so once
+// the direction towards such a conn ends, the whole pairing ends.
+type Interactive interface {
+	Interactive() bool
+}
+
+// Tap observes every chunk a pairing copies, synchronously and in order per
+// direction, before the chunk is written on. A tap forces the copy through
+// user space, so it must be cheap; p is only valid during the call.
+type Tap interface {
+	Chunk(d Dir, p []byte)
+	// EOF reports that direction d ended cleanly (it is then half-closed).
+	EOF(d Dir)
+}
+
+// Options controls one pairing. The zero value copies both directions
+// until both end, half-closing each as it ends, with no time limits.
+type Options struct {
+	// NoShutdown keeps a conn open for writing after the direction towards
+	// it has ended, for peers that treat a FIN as an abort.
+	NoShutdown bool
+	// Idle ends a pairing that moved no byte in either direction for this
+	// long. Zero or negative: no idle limit.
+	Idle time.Duration
+	// Linger bounds how long the Backward direction may go on once the
+	// Forward one has ended (nc's -q). Zero: no bound, wait for the peer.
+	// Negative: end the pairing as soon as Forward ends.
+	Linger time.Duration
+	// Tap, if not nil, sees every byte copied. Without a tap the engine
+	// moves bytes with splice and sendfile where it can.
+	Tap Tap
+}
+
+// Result says how a pairing went.
+type Result struct {
+	// Bytes holds the exact number of bytes delivered in each direction,
+	// indexed by Dir.
+	Bytes [2]int64
+	// Start is when the pairing began; Duration how long it lasted.
+	Start    time.Time
+	Duration time.Duration
+	// Reason says in a few words why the pairing ended, such as "eof",
+	// "idle timeout" or "linger expired".
+	Reason string
+	// Err is the failure that ended the pairing, nil when it ended
+	// normally (both directions at end of file, a linger or interactive
+	// end, or a cancellation).
+	Err error
+}
+
+// ErrIdle is the Result.Err of a pairing ended by Options.Idle.
+var ErrIdle = errors.New("idle timeout")
+
+type dirResult struct {
+	dir    Dir
+	n      int64
+	err    error
+	absent bool
+}
+
+// pairing is the state shared by the two copy goroutines of one Pair call.
+type pairing struct {
+	conns    [2]Conn
+	opt      Options
+	activity atomic.Int64 // unix nanoseconds of the last chunk moved
+}
+
+func (p *pairing) touch() { p.activity.Store(time.Now().UnixNano()) }
+
+// Pair copies a's bytes to b (Forward) and b's to a (Backward) until both
+// directions have ended, then closes both conns. A direction ends at end of
+// file, after which the engine half-closes its destination; it fails on a
+// read or write error, after which both conns are closed at once (a reset
+// on one side resets the other). Cancelling ctx ends the pairing and closes
+// both conns; that is not an error.
+func Pair(ctx context.Context, a, b Conn, opt Options) Result {
+	p := &pairing{conns: [2]Conn{a, b}, opt: opt}
+	res := Result{Start: time.Now(), Reason: "eof"}
+	p.activity.Store(res.Start.UnixNano())
+
+	done := make(chan dirResult, 2)
+	go p.proxyCopy(Forward, b, a, done)
+	go p.proxyCopy(Backward, a, b, done)
+
+	var linger, idle <-chan time.Time
+	if opt.Idle > 0 {
+		t := time.NewTimer(opt.Idle)
+		defer t.Stop()
+		idle = t.C
+	}
+	var aborted bool
+	abort := func(reason string, err error) {
+		if aborted {
+			return
+		}
+		aborted = true
+		res.Reason, res.Err = reason, err
+		closeBoth(a, b, err)
+	}
+	for pending := 2; pending > 0; {
+		select {
+		case r := <-done:
+			pending--
+			res.Bytes[r.dir] = r.n
+			if aborted {
+				continue
+			}
+			if r.err != nil {
+				abort(r.dir.String()+" failed", r.err)
+				continue
+			}
+			if pending == 0 {
+				continue
+			}
+			// One direction ended cleanly; decide how long the other may go on.
+			switch {
+			case r.dir == Forward && opt.Linger < 0 && !r.absent:
+				abort("stdin eof (-q)", nil)
+			case r.dir == Forward && opt.Linger > 0 && !r.absent:
+				t := time.NewTimer(opt.Linger)
+				defer t.Stop()
+				linger = t.C
+			case interactive(p.conns[1-r.dir]):
+				// The direction towards a person ended: the session is over.
+				abort("peer eof", nil)
+			}
+		case <-linger:
+			abort("linger expired", nil)
+		case <-idle:
+			last := time.Unix(0, p.activity.Load())
+			if wait := opt.Idle - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				defer t.Stop()
+				idle = t.C
+				continue
+			}
+			abort("idle timeout", ErrIdle)
+		case <-ctx.Done():
+			abort("cancelled", nil)
+		}
+	}
+	if !aborted {
+		a.Close()
+		b.Close()
+	}
+	res.Duration = time.Since(res.Start)
+	return res
+}
+
+func interactive(c Conn) bool {
+	i, ok := c.(Interactive)
+	return ok && i.Interactive()
+}
+
+// closeBoth ends a pairing early. When it ends because one side was reset,
+// the other side is reset too, so the failure reaches both peers at once
+// instead of looking like a clean end of file.
+func closeBoth(a, b Conn, cause error) {
+	if errors.Is(cause, syscall.ECONNRESET) {
+		for _, c := range []Conn{a, b} {
+			if l, ok := c.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); b.Close() }()
+	a.Close()
+	wg.Wait()
+}
+
+// proxyCopy copies one direction and half-closes its destination when the
+// source ends, so the peer sees end of file and can still answer.
+func (p *pairing) proxyCopy(d Dir, dst, src Conn, done chan<- dirResult) {
+	r := readHalf(src)
+	if r == nil {
+		done <- dirResult{dir: d, absent: true}
+		return
+	}
+	n, err := p.copyStream(d, writeHalf(dst), r)
+	if err == nil {
+		if p.opt.Tap != nil {
+			p.opt.Tap.EOF(d)
+		}
+		if !p.opt.NoShutdown {
+			if cw, ok := dst.(closeWriter); ok {
+				// A conn already closed by the other side is not this
+				// direction's failure.
+				if cerr := cw.CloseWrite(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && !errors.Is(cerr, syscall.ENOTCONN) {
+					err = cerr
+				}
+			}
+		}
+	}
+	done <- dirResult{dir: d, n: n, err: err}
+}
+
+func readHalf(c Conn) io.Reader {
+	if h, ok := c.(Halves); ok {
+		return h.ReadHalf()
+	}
+	return c
+}
+
+func writeHalf(c Conn) io.Writer {
+	if h, ok := c.(Halves); ok {
+		return h.WriteHalf()
+	}
+	return c
+}
+
+// copyStream picks the cheapest way to move bytes from r to w: sendfile
+// from a regular file, splice between descriptors, or a copy through a
+// large pooled buffer when a tap must see the bytes or an end has no
+// descriptor.
+func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
+	if p.opt.Tap == nil {
+		if n, handled, err := zeroCopy(w, r, p.touch); handled {
+			return n, err
+		}
+	}
+	return bufferedCopy(w, r, p.touch, d, p.opt.Tap)
+}

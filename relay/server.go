@@ -1,0 +1,540 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Endpoint is where one side of each pairing comes from.
+type Endpoint interface {
+	// Open returns the endpoint's next conn: a listening endpoint accepts
+	// one, any other dials one (or opens stdio, starts a process...). It
+	// must return promptly with an error once ctx is done.
+	Open(ctx context.Context) (Conn, error)
+	// Close releases the endpoint; a listener stops accepting.
+	Close() error
+	// String names the endpoint for messages, as the user wrote it.
+	String() string
+}
+
+// Listener is implemented by endpoints that wait for their peers, such as
+// a listening socket. The server accepts on them before it opens the other
+// side, and serves many pairings from one when asked to.
+type Listener interface {
+	Endpoint
+	// Addr is the address the endpoint listens on, with any port 0
+	// resolved to the port the kernel chose.
+	Addr() net.Addr
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The events a Server reports, in the order they usually happen.
+const (
+	// Listening: Endpoint listens on Addr.
+	Listening EventKind = iota
+	// Accepted: Endpoint accepted Conn for pairing ID.
+	Accepted
+	// Rejected: the Admit check refused Conn (Err says why); it was closed.
+	Rejected
+	// Connected: Endpoint opened Conn for pairing ID in Elapsed.
+	Connected
+	// OpenFailed: Endpoint could not open a conn for pairing ID (Err);
+	// the other side, if any, was closed.
+	OpenFailed
+	// Retrying: the server will try again after Delay (attempt Attempt),
+	// because of Err.
+	Retrying
+	// Opened: pairing ID starts copying between Conn and Peer.
+	Opened
+	// Closed: pairing ID ended; Result says how.
+	Closed
+	// Draining: the server stopped accepting and waits up to Delay for
+	// Attempt open pairings to end.
+	Draining
+)
+
+// Event is one thing worth telling the user; which fields are set depends
+// on Kind.
+type Event struct {
+	Kind     EventKind
+	ID       uint64
+	Endpoint Endpoint
+	Addr     net.Addr
+	Conn     Conn
+	Peer     Conn
+	Err      error
+	Elapsed  time.Duration
+	Delay    time.Duration
+	Attempt  int
+	Result   Result
+}
+
+// Server pairs conns from two endpoints and relays between them. How many
+// pairings it makes follows from which endpoints listen:
+//
+//   - one listening side: with From listening, one pairing per accepted
+//     conn, concurrently, until stopped (port forwarding), unless Once; with
+//     only To listening, one pairing unless Keep;
+//   - both listening: the first conn of each side are paired, and with Keep
+//     every later pair in arrival order;
+//   - neither listening: one pairing; with Keep a new one each time the last
+//     ends, with capped exponential back-off between failed attempts.
+type Server struct {
+	From, To Endpoint
+	// Keep makes the server go on pairing after the first pairing.
+	Keep bool
+	// Once limits a listening From to a single pairing.
+	Once bool
+	// MaxConns bounds the pairings open at once; clients beyond it wait in
+	// the listener's backlog. Zero or negative: no bound.
+	MaxConns int
+	// Drain is how long open pairings may go on after Run's context is
+	// cancelled; zero or negative ends them at once.
+	Drain time.Duration
+	// Options applies to every pairing.
+	Options Options
+	// Admit, if not nil, is asked about every accepted conn before anything
+	// is dialed for it; an error rejects the conn.
+	Admit func(remote net.Addr) error
+	// NewTap, if not nil, makes the tap of each pairing (it overrides
+	// Options.Tap). from and to are the pairing's Forward source and
+	// destination.
+	NewTap func(id uint64, from, to Conn) Tap
+	// Notify, if not nil, receives events; it is called from many
+	// goroutines at once.
+	Notify func(Event)
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts; zero means 250ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+
+	ids    atomic.Uint64
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	kill   context.CancelFunc
+	killed bool
+	err    error // the single pairing's failure, in modes that make one
+	open   atomic.Int64
+}
+
+// Kill ends every open pairing at once, cutting a drain short. It may be
+// called at any time, from any goroutine.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	s.killed = true
+	k := s.kill
+	s.mu.Unlock()
+	if k != nil {
+		k()
+	}
+}
+
+func (s *Server) notify(e Event) {
+	if s.Notify != nil {
+		s.Notify(e)
+	}
+}
+
+// Run serves until there is nothing more to pair or ctx is cancelled, then
+// waits for open pairings (up to Drain) and closes both endpoints. In the
+// modes that make a single pairing it returns that pairing's failure.
+func (s *Server) Run(ctx context.Context) error {
+	killCtx, kill := context.WithCancel(context.Background())
+	defer kill()
+	s.mu.Lock()
+	s.kill = kill
+	if s.killed {
+		kill()
+	}
+	s.mu.Unlock()
+	defer s.From.Close()
+	defer s.To.Close()
+
+	fl, fromListens := s.From.(Listener)
+	tl, toListens := s.To.(Listener)
+	if fromListens {
+		s.notify(Event{Kind: Listening, Endpoint: s.From, Addr: fl.Addr()})
+	}
+	if toListens {
+		s.notify(Event{Kind: Listening, Endpoint: s.To, Addr: tl.Addr()})
+	}
+
+	var err error
+	switch {
+	case fromListens && toListens:
+		err = s.rendezvous(ctx, killCtx)
+	case fromListens && !s.Once:
+		err = s.serveMany(ctx, killCtx, s.From, s.To, true)
+	case toListens && s.Keep:
+		err = s.serveMany(ctx, killCtx, s.To, s.From, false)
+	case fromListens || toListens:
+		err = s.serveOnce(ctx, killCtx)
+	default:
+		err = s.dialLoop(ctx, killCtx)
+	}
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.stopAccepting()
+		if s.Drain > 0 {
+			n := s.open.Load()
+			if n > 0 {
+				s.notify(Event{Kind: Draining, Delay: s.Drain, Attempt: int(n)})
+			}
+			t := time.NewTimer(s.Drain)
+			select {
+			case <-done:
+			case <-t.C:
+			case <-killCtx.Done():
+			}
+			t.Stop()
+		}
+		kill()
+		<-done
+	}
+	if err != nil {
+		return err
+	}
+	return s.err
+}
+
+// stopAccepting closes the listening endpoints; conns already accepted
+// live on.
+func (s *Server) stopAccepting() {
+	if _, ok := s.From.(Listener); ok {
+		s.From.Close()
+	}
+	if _, ok := s.To.(Listener); ok {
+		s.To.Close()
+	}
+}
+
+// start runs a pairing in its own goroutine; the returned channel is closed
+// when it ends.
+func (s *Server) start(kill context.Context, id uint64, a, b Conn, single bool) <-chan struct{} {
+	s.wg.Add(1)
+	s.open.Add(1)
+	ended := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		defer close(ended)
+		defer s.open.Add(-1)
+		opt := s.Options
+		if s.NewTap != nil {
+			opt.Tap = s.NewTap(id, a, b)
+		}
+		s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
+		res := Pair(kill, a, b, opt)
+		s.notify(Event{Kind: Closed, ID: id, Conn: a, Peer: b, Result: res})
+		if single {
+			s.mu.Lock()
+			s.err = res.Err
+			s.mu.Unlock()
+		}
+	}()
+	return ended
+}
+
+// openSide opens the non-listening side of a pairing and reports it.
+func (s *Server) openSide(ctx context.Context, id uint64, e Endpoint) (Conn, error) {
+	t0 := time.Now()
+	c, err := e.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.notify(Event{Kind: Connected, ID: id, Endpoint: e, Conn: c, Elapsed: time.Since(t0)})
+	return c, nil
+}
+
+// accept takes the next admitted conn from a listening endpoint. Rejected
+// conns and passing failures (out of descriptors, say) are reported and
+// skipped; it returns an error only when the endpoint can accept no more.
+func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Open(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			if !temporary(err) {
+				return nil, 0, err
+			}
+			// As net/http does: back off so a full descriptor table does
+			// not turn into a busy loop.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.notify(Event{Kind: Retrying, Endpoint: l, Err: err, Delay: delay})
+			if !sleep(ctx, delay) {
+				return nil, 0, ctx.Err()
+			}
+			continue
+		}
+		delay = 0
+		id := s.ids.Add(1)
+		s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
+		if s.Admit != nil {
+			if err := s.Admit(remoteAddr(c)); err != nil {
+				s.notify(Event{Kind: Rejected, ID: id, Endpoint: l, Conn: c, Err: err})
+				c.Close()
+				continue
+			}
+		}
+		return c, id, nil
+	}
+}
+
+// serveMany accepts on l until ctx is cancelled and pairs each conn with a
+// fresh conn from other.
+func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listenerIsFrom bool) error {
+	var slots chan struct{}
+	if s.MaxConns > 0 {
+		slots = make(chan struct{}, s.MaxConns)
+	}
+	for {
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		c, id, err := s.accept(ctx, l)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			o, err := s.openSide(kill, id, other)
+			if err != nil {
+				c.Close()
+				s.notify(Event{Kind: OpenFailed, ID: id, Endpoint: other, Err: err})
+			} else {
+				a, b := c, o
+				if !listenerIsFrom {
+					a, b = o, c
+				}
+				<-s.start(kill, id, a, b, false)
+			}
+			if slots != nil {
+				<-slots
+			}
+		}()
+	}
+}
+
+// serveOnce accepts one conn, stops listening, and pairs it with one conn
+// from the other side: nc -l without -k.
+func (s *Server) serveOnce(ctx, kill context.Context) error {
+	l, other, listenerIsFrom := s.From, s.To, true
+	if _, ok := s.To.(Listener); ok {
+		l, other, listenerIsFrom = s.To, s.From, false
+	}
+	c, id, err := s.accept(ctx, l)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	l.Close()
+	o, err := s.openSide(ctx, id, other)
+	if err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	a, b := c, o
+	if !listenerIsFrom {
+		a, b = o, c
+	}
+	s.start(kill, id, a, b, true)
+	return nil
+}
+
+// rendezvous pairs the clients of two listening endpoints in arrival order.
+// Each side's next client waits in its listener's backlog until it is its
+// turn, so order is kept without queueing conns here.
+func (s *Server) rendezvous(ctx, kill context.Context) error {
+	type accepted struct {
+		c   Conn
+		id  uint64
+		err error
+	}
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	acceptInto := func(l Endpoint, ch chan<- accepted) {
+		defer wg.Done()
+		for {
+			c, id, err := s.accept(lctx, l)
+			select {
+			case ch <- accepted{c, id, err}:
+			case <-lctx.Done():
+				if c != nil {
+					c.Close()
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	fromCh, toCh := make(chan accepted), make(chan accepted)
+	wg.Add(2)
+	go acceptInto(s.From, fromCh)
+	go acceptInto(s.To, toCh)
+
+	var slots chan struct{}
+	if s.MaxConns > 0 {
+		slots = make(chan struct{}, s.MaxConns)
+	}
+	for {
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		var a, b accepted
+		for _, side := range []struct {
+			ch  <-chan accepted
+			dst *accepted
+		}{{fromCh, &a}, {toCh, &b}} {
+			select {
+			case *side.dst = <-side.ch:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil || side.dst.err != nil {
+				if a.c != nil {
+					a.c.Close()
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				return side.dst.err
+			}
+		}
+		if !s.Keep {
+			stop()
+			s.stopAccepting()
+			s.start(kill, a.id, a.c, b.c, true)
+			return nil
+		}
+		ended := s.start(kill, a.id, a.c, b.c, false)
+		if slots != nil {
+			go func() { <-ended; <-slots }()
+		}
+	}
+}
+
+// dialLoop pairs two non-listening endpoints: once, or with Keep again
+// each time the pairing ends, backing off while either side fails.
+func (s *Server) dialLoop(ctx, kill context.Context) error {
+	minB, maxB := s.MinBackoff, s.MaxBackoff
+	if minB <= 0 {
+		minB = 250 * time.Millisecond
+	}
+	if maxB <= 0 {
+		maxB = 30 * time.Second
+	}
+	backoff := minB
+	for attempt := 1; ; attempt++ {
+		id := s.ids.Add(1)
+		a, err := s.openSide(ctx, id, s.From)
+		var b Conn
+		if err == nil {
+			if b, err = s.openSide(ctx, id, s.To); err != nil {
+				a.Close()
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !s.Keep || errors.Is(err, ErrExhausted) {
+				return err
+			}
+			s.notify(Event{Kind: Retrying, Err: err, Delay: backoff, Attempt: attempt})
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(2*backoff, maxB)
+			continue
+		}
+		t0 := time.Now()
+		ended := s.start(kill, id, a, b, !s.Keep)
+		if !s.Keep {
+			return nil
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return nil
+		}
+		if time.Since(t0) > maxB {
+			backoff = minB
+		} else if time.Since(t0) < time.Second {
+			// A peer that accepts and hangs up at once must not make us
+			// reconnect in a tight loop.
+			s.notify(Event{Kind: Retrying, Delay: backoff, Attempt: attempt})
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(2*backoff, maxB)
+		} else {
+			backoff = minB
+		}
+	}
+}
+
+// ErrExhausted is returned (wrapped) by an endpoint that can be opened only
+// once, such as stdio, when asked for another conn; a server with Keep
+// stops instead of retrying.
+var ErrExhausted = errors.New("endpoint can be used only once")
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// temporary reports accept failures that pass: a full descriptor table or
+// a shortage of kernel memory.
+func temporary(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteAddr(c Conn) net.Addr {
+	if rc, ok := c.(interface{ RemoteAddr() net.Addr }); ok {
+		return rc.RemoteAddr()
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+package relay
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdKind is what the kernel can do with a descriptor on the data path.
+type fdKind int
+
+const (
+	kindNone    fdKind = iota
+	kindSocket         // a stream socket (TCP, Unix)
+	kindPipe           // a non-blocking, pollable pipe or FIFO
+	kindFile           // a regular file (sendfile source, splice target)
+	kindDevNull        // /dev/null as a splice target
+)
+
+// rawFD is one end of a copy seen as a descriptor.
+type rawFD struct {
+	rc   syscall.RawConn
+	kind fdKind
+}
+
+// devNull is /dev/null's device number (major 1, minor 3).
+var devNull = unix.Mkdev(1, 3)
+
+// fdOf looks behind r or w for a descriptor the zero-copy paths can use.
+// Pipes must be non-blocking (and so registered with Go's poller) because
+// the engine waits for them through syscall.RawConn; a blocking pipe falls
+// back to the buffered copy.
+func fdOf(x any, forWrite bool) (rawFD, bool) {
+	sc, ok := x.(syscall.Conn)
+	if !ok {
+		return rawFD{}, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return rawFD{}, false
+	}
+	if a, ok := x.(interface{ LocalAddr() net.Addr }); ok {
+		switch a.LocalAddr().Network() {
+		case "tcp", "tcp4", "tcp6", "unix":
+			return rawFD{rc, kindSocket}, true
+		}
+		return rawFD{}, false
+	}
+	var st unix.Stat_t
+	var flags int
+	var serr, ferr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.Fstat(int(fd), &st)
+		flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0)
+	}); err != nil || serr != nil || ferr != nil {
+		return rawFD{}, false
+	}
+	nonblock := flags&unix.O_NONBLOCK != 0
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		if nonblock {
+			return rawFD{rc, kindPipe}, true
+		}
+	case unix.S_IFSOCK:
+		if typ, err := sockType(rc); err == nil && typ == unix.SOCK_STREAM && nonblock {
+			return rawFD{rc, kindSocket}, true
+		}
+	case unix.S_IFREG:
+		// splice(2) refuses files opened for appending.
+		if !forWrite || flags&unix.O_APPEND == 0 {
+			return rawFD{rc, kindFile}, true
+		}
+	case unix.S_IFCHR:
+		if forWrite && st.Rdev == devNull {
+			return rawFD{rc, kindDevNull}, true
+		}
+	}
+	return rawFD{}, false
+}
+
+func sockType(rc syscall.RawConn) (typ int, err error) {
+	cerr := rc.Control(func(fd uintptr) {
+		typ, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+	})
+	if cerr != nil {
+		return 0, cerr
+	}
+	return typ, err
+}
+
+// zeroCopy moves r to w inside the kernel when both are descriptors it can
+// use; handled is false when it did nothing and the caller must copy.
+func zeroCopy(w io.Writer, r io.Reader, touch func()) (n int64, handled bool, err error) {
+	src, ok := fdOf(r, false)
+	if !ok {
+		return 0, false, nil
+	}
+	dst, ok := fdOf(w, true)
+	if !ok {
+		return 0, false, nil
+	}
+	switch {
+	case src.kind == kindFile && dst.kind == kindSocket:
+		n, err = sendfile(dst, src, w, r, touch)
+		return n, true, err
+	case src.kind == kindSocket || src.kind == kindPipe:
+		n, err = splice(dst, src, w, r, touch)
+		return n, true, err
+	}
+	return 0, false, nil
+}
+
+const sendfileChunk = 4 << 20
+
+// sendfile sends a regular file from its current position to a socket.
+// The file position advances, as it would with read(2), so a caller that
+// shares the descriptor sees where gnc stopped.
+func sendfile(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, error) {
+	var total int64
+	var err error
+	rerr := src.rc.Read(func(rfd uintptr) bool {
+		for {
+			var n int
+			var serr error
+			werr := dst.rc.Write(func(wfd uintptr) bool {
+				for {
+					n, serr = unix.Sendfile(int(wfd), int(rfd), nil, sendfileChunk)
+					switch serr {
+					case unix.EINTR:
+						continue
+					case unix.EAGAIN:
+						return false
+					}
+					return true
+				}
+			})
+			switch {
+			case werr != nil:
+				err = opError("write", w, werr)
+			case serr != nil:
+				err = opError("write", w, os.NewSyscallError("sendfile", serr))
+			case n == 0:
+				return true
+			default:
+				total += int64(n)
+				touch()
+				continue
+			}
+			return true
+		}
+	})
+	if err == nil && rerr != nil {
+		err = opError("read", r, rerr)
+	}
+	return total, err
+}
+
+// splice moves bytes from a socket or pipe through a pipe taken from a pool
+// to any splice target. The pipe is held only while bytes move: a source
+// with nothing to read gives its pipe back before waiting, so an idle
+// pairing costs no descriptors beyond its own two sockets.
+//
+// Going through a pipe of our own even when one end already is a pipe keeps
+// every EAGAIN unambiguous: filling, our pipe is empty, so EAGAIN means the
+// source has nothing; draining, our pipe holds data, so it means the
+// destination is full.
+func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, error) {
+	var p *pipe
+	defer func() {
+		if p != nil {
+			putPipe(p)
+		}
+	}()
+	var total int64
+	for {
+		var in int64
+		var serr, perr error
+		rerr := src.rc.Read(func(fd uintptr) bool {
+			for {
+				if p == nil {
+					if p, perr = getPipe(); perr != nil {
+						return true
+					}
+				}
+				in, serr = unix.Splice(int(fd), nil, p.w, nil, p.size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+				switch serr {
+				case unix.EINTR:
+					continue
+				case unix.EAGAIN:
+					putPipe(p)
+					p = nil
+					return false
+				}
+				return true
+			}
+		})
+		switch {
+		case perr != nil:
+			return total, perr
+		case rerr != nil:
+			return total, opError("read", r, rerr)
+		case serr != nil:
+			return total, opError("read", r, os.NewSyscallError("splice", serr))
+		case in == 0:
+			return total, nil
+		}
+		p.n = int(in)
+		for p.n > 0 {
+			var out int64
+			werr := dst.rc.Write(func(fd uintptr) bool {
+				for {
+					out, serr = unix.Splice(p.r, nil, int(fd), nil, p.n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					switch serr {
+					case unix.EINTR:
+						continue
+					case unix.EAGAIN:
+						return false
+					}
+					return true
+				}
+			})
+			switch {
+			case werr != nil:
+				return total, opError("write", w, werr)
+			case serr != nil:
+				return total, opError("write", w, os.NewSyscallError("splice", serr))
+			}
+			p.n -= int(out)
+			total += out
+		}
+		touch()
+	}
+}
+
+// pipe is a kernel pipe used as splice's in-kernel buffer.
+type pipe struct {
+	r, w int
+	size int // capacity, the most one splice call moves
+	n    int // bytes in the pipe now
+}
+
+// maxIdlePipes bounds the pool: enough for bursts of short connections,
+// few enough that an idle relay holds almost no descriptors.
+const maxIdlePipes = 32
+
+// pipeSize is the capacity asked of each pipe; 1 MiB is Linux's default
+// ceiling for unprivileged processes (/proc/sys/fs/pipe-max-size) and moves
+// 16 times more per system call than the default 64 KiB.
+const pipeSize = 1 << 20
+
+var pipePool struct {
+	sync.Mutex
+	free []*pipe
+}
+
+func getPipe() (*pipe, error) {
+	pipePool.Lock()
+	if n := len(pipePool.free); n > 0 {
+		p := pipePool.free[n-1]
+		pipePool.free = pipePool.free[:n-1]
+		pipePool.Unlock()
+		return p, nil
+	}
+	pipePool.Unlock()
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	p := &pipe{r: fds[0], w: fds[1], size: 64 << 10}
+	if size, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, pipeSize); err == nil {
+		p.size = size
+	}
+	return p, nil
+}
+
+// putPipe returns an empty pipe to the pool. A pipe still holding bytes
+// (its copy failed halfway) is closed, so the bytes can never leak into
+// another connection.
+func putPipe(p *pipe) {
+	if p.n == 0 {
+		pipePool.Lock()
+		if len(pipePool.free) < maxIdlePipes {
+			pipePool.free = append(pipePool.free, p)
+			pipePool.Unlock()
+			return
+		}
+		pipePool.Unlock()
+	}
+	unix.Close(p.r)
+	unix.Close(p.w)
+}
+
+// waitReadable blocks until a socket has bytes, end of file or an error to
+// report, without reading anything, so that no buffer is held while a
+// connection sits idle.
+func waitReadable(rc syscall.RawConn) error {
+	var b [1]byte
+	return rc.Read(func(fd uintptr) bool {
+		for {
+			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			switch err {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			return true
+		}
+	})
+}

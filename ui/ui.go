@@ -1,0 +1,338 @@
+// Package ui is everything gnc says to a person: the command line's
+// argument order, its messages on stderr (all prefixed "gnc: ", lowercase,
+// with "gnc: hint:" lines that suggest the right command), the -v logs,
+// and the exit status that goes with each failure.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gnc/conn"
+	"gnc/relay"
+)
+
+// Exit statuses.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // a runtime failure: refused, reset, timed out
+	ExitUsage   = 2 // the command line was wrong
+)
+
+// UsageError is a command line gnc cannot run; it exits with status 2.
+type UsageError struct {
+	Msg  string
+	Hint string // may be empty
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef makes a UsageError with a hint.
+func Usagef(hint, format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// Mode selects the style of the -v logs.
+type Mode int
+
+const (
+	// ModeNC logs as nc does: "Listening on 127.0.0.1 4444",
+	// "Connection received on ...".
+	ModeNC Mode = iota
+	// ModeRelay logs one timestamped line per pairing opened and closed.
+	ModeRelay
+)
+
+// UI writes to stderr. Its methods may be called from many goroutines:
+// every line, and every block written with WriteBlock, goes out whole, so
+// logs never split a line or a block of the hex dump.
+type UI struct {
+	// Verbose is the number of -v flags.
+	Verbose int
+	Mode    Mode
+	mu      sync.Mutex
+	fd      int
+}
+
+// New returns a UI writing to fd 2.
+func New() *UI { return &UI{fd: 2} }
+
+// WriteBlock writes p to stderr as one unit. It copes with a stderr that
+// is non-blocking because it shares its file description with a stdin or
+// stdout gnc made non-blocking.
+func (u *UI) WriteBlock(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return writeFull(u.fd, p)
+}
+
+// Write is WriteBlock, so a UI can be an io.Writer.
+func (u *UI) Write(p []byte) (int, error) { return u.WriteBlock(p) }
+
+func writeFull(fd int, p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(fd, p[done:])
+		if n > 0 {
+			done += n
+		}
+		switch err {
+		case nil:
+		case unix.EINTR:
+		case unix.EAGAIN:
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			unix.Poll(pfd, -1)
+		default:
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// Logf prints a line at verbosity level or above.
+func (u *UI) Logf(level int, format string, args ...any) {
+	if u.Verbose < level {
+		return
+	}
+	u.WriteBlock([]byte(fmt.Sprintf(format, args...) + "\n"))
+}
+
+// Errorf prints a "gnc: " line, whatever the verbosity.
+func (u *UI) Errorf(format string, args ...any) {
+	u.WriteBlock([]byte("gnc: " + fmt.Sprintf(format, args...) + "\n"))
+}
+
+// Hintf prints a "gnc: hint: " line.
+func (u *UI) Hintf(format string, args ...any) {
+	u.WriteBlock([]byte("gnc: hint: " + fmt.Sprintf(format, args...) + "\n"))
+}
+
+// Fail reports err, if any, and returns the exit status that goes with it.
+func (u *UI) Fail(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ue *UsageError
+	var pe *conn.ParseError
+	var de *conn.DialError
+	var qe *QuietError
+	var se *SignalError
+	switch {
+	case errors.As(err, &qe):
+		return qe.Code
+	case errors.As(err, &se):
+		u.Logf(1, "gnc: %v", se)
+		return se.code()
+	case errors.As(err, &ue):
+		u.Errorf("%s", ue.Msg)
+		if ue.Hint != "" {
+			u.Hintf("%s", ue.Hint)
+		}
+		return ExitUsage
+	case errors.As(err, &pe):
+		u.Errorf("%s", pe.Error())
+		if pe.Hint != "" {
+			u.Hintf("%s", pe.Hint)
+		}
+		return ExitUsage
+	case brokenStdout(err):
+		// The reader of stdout went away (gnc ... | head): stop quietly.
+		return ExitOK
+	case errors.As(err, &de):
+		if u.Verbose > 0 {
+			for i := range len(de.Attempts) - 1 {
+				u.Errorf("%s", de.AttemptError(i))
+			}
+		}
+		u.Errorf("%s", de.Error())
+		return ExitFailure
+	case errors.Is(err, relay.ErrIdle):
+		u.Errorf("idle timeout expired")
+		return ExitFailure
+	}
+	u.Errorf("%s", Describe(err))
+	return ExitFailure
+}
+
+// brokenStdout reports a write to stdout whose reader has gone.
+func brokenStdout(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Path == "/dev/stdout" && errors.Is(err, syscall.EPIPE)
+}
+
+// Describe renders err on one line: a network failure names the operation
+// and both addresses, and the system call's name is left out.
+func Describe(err error) string {
+	// Only an error that is itself a *net.OpError or *os.PathError is
+	// rewritten: gnc's own errors already read well and wrap one.
+	if oe, ok := err.(*net.OpError); ok {
+		where := ""
+		switch {
+		case oe.Source != nil && oe.Addr != nil:
+			where = " " + oe.Source.String() + "->" + oe.Addr.String()
+		case oe.Addr != nil:
+			where = " " + oe.Addr.String()
+		}
+		return fmt.Sprintf("%s %s%s: %s", oe.Op, oe.Net, where, conn.Reason(err))
+	}
+	if pe, ok := err.(*os.PathError); ok {
+		return fmt.Sprintf("%s %s: %s", pe.Op, pe.Path, conn.Reason(pe.Err))
+	}
+	return err.Error()
+}
+
+// Event logs what a relay.Server reports, in the style of u.Mode.
+func (u *UI) Event(e relay.Event) {
+	if u.Mode == ModeRelay {
+		u.relayEvent(e)
+		return
+	}
+	switch e.Kind {
+	case relay.Listening:
+		host, port := splitAddr(e.Addr)
+		u.Logf(1, "Listening on %s %s", host, port)
+	case relay.Accepted:
+		host, port := splitAddr(remote(e.Conn))
+		u.Logf(1, "Connection received on %s %s", host, port)
+	case relay.Connected:
+		if d, ok := e.Endpoint.(*conn.TCPDialer); ok {
+			u.Logf(1, "%s", connectedLine(d, e.Conn))
+		}
+	case relay.Rejected:
+		u.Logf(1, "gnc: refused %s: %v", addrString(remote(e.Conn)), e.Err)
+	case relay.OpenFailed:
+		u.Logf(1, "gnc: %s", errorLine(e.Err))
+	case relay.Retrying:
+		u.Logf(1, "gnc: %s; trying again in %v", errorLine(e.Err), e.Delay)
+	case relay.Closed:
+		if u.Verbose >= 2 {
+			r := e.Result
+			u.Logf(2, "sent %d bytes, received %d bytes in %s (%s)", r.Bytes[relay.Forward], r.Bytes[relay.Backward], seconds(r.Duration), rate(r.Bytes[0]+r.Bytes[1], r.Duration))
+		}
+	}
+}
+
+func (u *UI) relayEvent(e relay.Event) {
+	now := time.Now().Format("15:04:05.000")
+	switch e.Kind {
+	case relay.Listening:
+		u.Logf(1, "%s listening on %s (%s)", now, addrString(e.Addr), e.Endpoint)
+	case relay.Accepted:
+		u.Logf(2, "%s #%d accepted %s on %s", now, e.ID, addrString(remote(e.Conn)), e.Endpoint)
+	case relay.Connected:
+		u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+	case relay.Rejected:
+		u.Logf(1, "%s #%d refused %s: %v", now, e.ID, addrString(remote(e.Conn)), e.Err)
+	case relay.OpenFailed:
+		u.Logf(1, "%s #%d closed: %s", now, e.ID, errorLine(e.Err))
+	case relay.Retrying:
+		if e.Err != nil {
+			u.Logf(1, "%s %s; retrying in %v (attempt %d)", now, errorLine(e.Err), e.Delay, e.Attempt)
+		} else {
+			u.Logf(1, "%s pairing ended quickly; reconnecting in %v", now, e.Delay)
+		}
+	case relay.Opened:
+		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, peerName(e.Conn), peerName(e.Peer))
+	case relay.Closed:
+		r := e.Result
+		reason := r.Reason
+		if r.Err != nil {
+			reason += ": " + Describe(r.Err)
+		}
+		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, peerName(e.Conn), peerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
+	case relay.Draining:
+		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Attempt)
+	}
+}
+
+// errorLine renders a failure without the "gnc: " prefix.
+func errorLine(err error) string {
+	var de *conn.DialError
+	if errors.As(err, &de) {
+		return de.Error()
+	}
+	return Describe(err)
+}
+
+// connectedLine is nc's success message, naming the address actually
+// used when the host was a name.
+func connectedLine(d *conn.TCPDialer, c relay.Conn) string {
+	ip, _ := splitAddr(remote(c))
+	host := d.Host
+	if net.ParseIP(d.Host) == nil && ip != "" {
+		host = fmt.Sprintf("%s (%s)", d.Host, ip)
+	}
+	return fmt.Sprintf("Connection to %s %d port [tcp/%s] succeeded!", host, d.Port, conn.ServiceName(d.Port))
+}
+
+// ScanResult logs one port of a -z scan.
+func (u *UI) ScanResult(d *conn.TCPDialer, c relay.Conn, err error) {
+	if err != nil {
+		u.Logf(2, "gnc: %s", errorLine(err))
+		return
+	}
+	u.Logf(1, "%s", connectedLine(d, c))
+}
+
+func remote(c relay.Conn) net.Addr {
+	if rc, ok := c.(interface{ RemoteAddr() net.Addr }); ok {
+		return rc.RemoteAddr()
+	}
+	return nil
+}
+
+// peerName is the address of the far end of c, or what c is.
+func peerName(c relay.Conn) string {
+	if a := remote(c); a != nil {
+		return a.String()
+	}
+	if s, ok := c.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return "?"
+}
+
+func splitAddr(a net.Addr) (host, port string) {
+	if a == nil {
+		return "", ""
+	}
+	h, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), ""
+	}
+	return h, p
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "?"
+	}
+	return a.String()
+}
+
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+}
+
+// rate renders bytes per second in decimal units, as network tools do.
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		d = time.Nanosecond
+	}
+	r := float64(n) / d.Seconds()
+	units := []string{"B/s", "kB/s", "MB/s", "GB/s"}
+	i := 0
+	for r >= 1000 && i < len(units)-1 {
+		r /= 1000
+		i++
+	}
+	return strconv.FormatFloat(r, 'f', 1, 64) + " " + units[i]
+}
