@@ -71,4 +71,3 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, report f
 	}
 	return open, nil
 }
-
