@@ -34,9 +34,9 @@ var ncFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "nodns", Aliases: []string{"n"}, Usage: "numeric addresses only, no name lookups"},
 	&cli.BoolFlag{Name: "4", Usage: "IPv4 only"},
 	&cli.BoolFlag{Name: "6", Usage: "IPv6 only"},
-	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{}, Usage: "connect timeout (`DURATION`: 500ms, 2s, 1m; a bare number is seconds); with -z it defaults to 5s"},
-	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{}, Usage: "end a session idle in both directions for `DURATION`"},
-	&cli.GenericFlag{Name: "q", Value: &ui.Duration{}, Usage: "after end of file on stdin, wait at most `SECS` for the peer, then quit (negative: forever, the default)"},
+	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{Flag: "-w"}, Usage: "connect timeout (`DURATION`: 500ms, 2s, 1m; a bare number is seconds); with -z it defaults to 5s"},
+	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{Flag: "-i"}, Usage: "end a session idle in both directions for `DURATION`"},
+	&cli.GenericFlag{Name: "q", Value: &ui.Duration{Flag: "-q"}, Usage: "after end of file on stdin, wait at most `SECS` for the peer, then quit (negative: forever, the default)"},
 	&cli.BoolFlag{Name: "N", Usage: "accepted for OpenBSD nc scripts: gnc always half-closes at end of stdin"},
 	&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close the socket (for peers that treat FIN as an abort)"},
 	&cli.BoolFlag{Name: "recv-only", Aliases: []string{"d"}, Usage: "never read stdin"},
@@ -53,9 +53,9 @@ var relayFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "nodns", Aliases: []string{"n"}, Usage: "numeric addresses only, no name lookups"},
 	&cli.BoolFlag{Name: "4", Usage: "IPv4 only"},
 	&cli.BoolFlag{Name: "6", Usage: "IPv6 only"},
-	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{}, Usage: "connect timeout for the dialing side (`DURATION`)"},
-	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{}, Usage: "end a pairing idle in both directions for `DURATION`"},
-	&cli.GenericFlag{Name: "drain", Value: &ui.Duration{D: 10 * time.Second}, Usage: "on SIGINT/SIGTERM, let open pairings finish for up to `DURATION`"},
+	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{Flag: "-w"}, Usage: "connect timeout for the dialing side (`DURATION`)"},
+	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{Flag: "-i"}, Usage: "end a pairing idle in both directions for `DURATION`"},
+	&cli.GenericFlag{Name: "drain", Value: &ui.Duration{Flag: "--drain", D: 10 * time.Second}, Usage: "on SIGINT/SIGTERM, let open pairings finish for up to `DURATION`"},
 	&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close either side"},
 	&cli.StringSliceFlag{Name: "allow", Usage: "accept clients only from `CIDR` (repeatable)"},
 	&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
@@ -136,9 +136,24 @@ func duration(c *cli.Context, name string) time.Duration {
 	return c.Generic(name).(*ui.Duration).D
 }
 
+// durationErr returns the mistake in a duration flag's value, if any.
+func durationErr() error {
+	for _, f := range append(ncFlags, relayFlags...) {
+		if g, ok := f.(*cli.GenericFlag); ok {
+			if _, err := g.Value.(*ui.Duration).Value(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func ncAction(c *cli.Context, u *ui.UI) error {
 	u.Verbose = c.Count("verbose")
 	args := c.Args().Slice()
+	if err := durationErr(); err != nil {
+		return err
+	}
 	o, err := tcpOptions(c)
 	if err != nil {
 		return err
@@ -238,6 +253,9 @@ func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
 func relayAction(c *cli.Context, u *ui.UI) error {
 	u.Verbose, u.Mode = c.Count("verbose"), ui.ModeRelay
 	args := c.Args().Slice()
+	if err := durationErr(); err != nil {
+		return err
+	}
 	if len(args) != 2 {
 		return ui.Usagef(`as in "gnc relay listen:8080 example.com:80"`, "relay needs two endpoints, FROM and TO")
 	}

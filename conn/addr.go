@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -67,7 +68,7 @@ func ParsePort(s, network string, allowZero bool) (int, error) {
 // validServiceName accepts the names /etc/services uses, and nothing that
 // could make the lookup do more than read that file.
 func validServiceName(s string) bool {
-	if len(s) > 64 {
+	if len(s) > 64 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -184,7 +185,7 @@ func SplitHostPort(s string) (host, port string, err error) {
 			return "", "", &ParseError{What: "address", Value: s, Reason: "missing ]", Hint: targetHint}
 		}
 		host, rest := s[1:end], s[end+1:]
-		if net.ParseIP(host) == nil && !strings.Contains(host, "%") {
+		if _, err := netip.ParseAddr(host); err != nil {
 			return "", "", &ParseError{What: "address", Value: s, Reason: "brackets hold only an IPv6 address", Hint: targetHint}
 		}
 		switch {
@@ -209,7 +210,7 @@ func SplitHostPort(s string) (host, port string, err error) {
 		return host, port, nil
 	}
 	// Several colons: a bare IPv6 address, whose port must come separately.
-	if net.ParseIP(s) == nil && !strings.Contains(s, "%") {
+	if _, err := netip.ParseAddr(s); err != nil {
 		return "", "", &ParseError{What: "address", Value: s, Reason: "IPv6 addresses with a port need brackets", Hint: `write "[::1]:8080" or "::1 8080"`}
 	}
 	return s, "", nil
@@ -258,8 +259,6 @@ func loadServices() {
 	}
 }
 
-// maxSeconds keeps a bare number of seconds inside time.Duration's range.
-const maxSeconds = float64(1<<63-1) / float64(time.Second)
 
 // ParseDuration reads a duration in Go's syntax, or a bare number of
 // seconds (fractions and a leading minus allowed).
@@ -270,10 +269,12 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	if f, err := strconv.ParseFloat(t, 64); err == nil {
-		if f != f || f > maxSeconds || f < -maxSeconds {
+		// Compare in nanoseconds: 2^63 itself does not fit an int64.
+		ns := f * float64(time.Second)
+		if ns != ns || ns >= 1<<63 || ns <= -(1<<63) {
 			return 0, bad
 		}
-		return time.Duration(f * float64(time.Second)), nil
+		return time.Duration(ns), nil
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil {

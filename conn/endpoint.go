@@ -76,14 +76,25 @@ func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, e
 		sc, addr = schemes[0], body
 	}
 	o, err := parseOptions(rawOpts, sc)
-	if err != nil {
-		return nil, &ParseError{What: "endpoint", Value: s, Reason: err.Error(), Hint: "valid form: " + sc.form + optionsHint(sc)}
+	var e relay.Endpoint
+	if err == nil {
+		e, err = sc.open(ctx, addr, o, d)
 	}
-	e, err := sc.open(ctx, addr, o, d)
-	if pe, ok := err.(*ParseError); ok && pe.What != "endpoint" {
-		return nil, &ParseError{What: "endpoint", Value: s, Reason: pe.Error(), Hint: "valid form: " + sc.form + optionsHint(sc)}
+	if pe, ok := err.(*ParseError); ok {
+		// Whatever part was wrong, name the whole endpoint and its form.
+		reason := pe.Reason
+		if pe.What != "endpoint" {
+			reason = pe.Error()
+		}
+		return nil, &ParseError{What: "endpoint", Value: s, Reason: reason, Hint: "valid form: " + sc.form + optionsHint(sc)}
 	}
 	return e, err
+}
+
+// syntaxf describes a mistake inside an endpoint; ParseEndpoint adds the
+// endpoint and its valid form.
+func syntaxf(format string, args ...any) error {
+	return &ParseError{What: "endpoint", Reason: fmt.Sprintf(format, args...)}
 }
 
 func findScheme(body string) (*scheme, string) {
@@ -124,12 +135,12 @@ func parseOptions(raw string, sc *scheme) (options, error) {
 		k = strings.ToLower(strings.TrimSpace(k))
 		if !slices.Contains(sc.keys, k) {
 			if k == "" {
-				return nil, fmt.Errorf("empty option")
+				return nil, syntaxf("empty option")
 			}
-			return nil, fmt.Errorf("unknown option %q", k)
+			return nil, syntaxf("unknown option %q", k)
 		}
 		if _, dup := o[k]; dup {
-			return nil, fmt.Errorf("option %q given twice", k)
+			return nil, syntaxf("option %q given twice", k)
 		}
 		o[k] = v
 	}
@@ -154,7 +165,7 @@ func (o options) flag(key string) (bool, error) {
 	case strings.EqualFold(v, "false") || v == "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("option %q takes no value or true/false, not %q", key, v)
+	return false, syntaxf("option %q takes no value or true/false, not %q", key, v)
 }
 
 func (o options) tcp(d TCPOptions) (TCPOptions, error) {
@@ -168,7 +179,7 @@ func (o options) tcp(d TCPOptions) (TCPOptions, error) {
 	}
 	switch {
 	case v4 && v6:
-		return d, fmt.Errorf("ipv4 and ipv6 exclude each other")
+		return d, syntaxf("ipv4 and ipv6 exclude each other")
 	case v4:
 		d.Network = "tcp4"
 	case v6:
@@ -186,7 +197,7 @@ func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 		return nil, err
 	}
 	if host == "" || port == "" {
-		return nil, fmt.Errorf("need both a host and a port")
+		return nil, syntaxf("need both a host and a port")
 	}
 	to, err := o.tcp(d.TCP)
 	if err != nil {
@@ -224,7 +235,7 @@ func openListen(ctx context.Context, addr string, o options, d Defaults) (relay.
 		host, port = "", host
 	}
 	if port == "" {
-		return nil, fmt.Errorf("need a port")
+		return nil, syntaxf("need a port")
 	}
 	to, err := o.tcp(d.TCP)
 	if err != nil {

@@ -100,7 +100,8 @@ func (s *Stdio) prepare(fd int, name string, input bool) *os.File {
 
 func (s *Stdio) String() string { return "stdio" }
 
-// Interactive reports whether a person types into stdin.
+// Interactive reports whether a person types into stdin; a session with
+// such a stdin ends when the peer's side does.
 func (s *Stdio) Interactive() bool { return s.tty && !s.opt.RecvOnly }
 
 // Close puts the descriptors' flags back. It does not close fds 0 and 1.
@@ -167,7 +168,7 @@ func (c *stdioConn) Read(p []byte) (int, error) {
 func (c *stdioConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 func (c *stdioConn) ReadHalf() io.Reader         { return c.r }
 func (c *stdioConn) WriteHalf() io.Writer        { return c.w }
-func (c *stdioConn) Interactive() bool           { return c.s.Interactive() }
+func (c *stdioConn) EndsWithPeer() bool          { return c.s.Interactive() }
 func (c *stdioConn) String() string              { return "stdio" }
 
 // CloseWrite closes stdout, so that whatever reads it sees end of file;
@@ -357,7 +358,9 @@ func (m *member) Write(p []byte) (int, error) {
 
 // CloseWrite does nothing: stdout is shared with the other members.
 func (m *member) CloseWrite() error { return nil }
-func (m *member) Interactive() bool { return m.h.s.Interactive() }
+// EndsWithPeer is always true: the shared stdin may never end, so a
+// client that has finished sending is done (as with ncat --keep-open).
+func (m *member) EndsWithPeer() bool { return true }
 func (m *member) String() string    { return "stdio" }
 
 func (m *member) Close() error {

@@ -4,7 +4,7 @@
 // it can see file descriptors on both ends.
 //
 // The engine detects what a connection can do with small interfaces
-// (CloseWrite, SyscallConn, ReadHalf/WriteHalf, Interactive), never with
+// (CloseWrite, SyscallConn, ReadHalf/WriteHalf, EndsWithPeer), never with
 // concrete types, so a new kind of endpoint only has to implement them.
 // Connections must be passed unwrapped: a *net.TCPConn hidden inside a
 // wrapper cannot be spliced.
@@ -63,11 +63,12 @@ type Halves interface {
 	WriteHalf() io.Writer
 }
 
-// Interactive is implemented by conns driven by a person, such as a
-// terminal on stdin: nobody can be expected to type an end-of-file, so once
-// the direction towards such a conn ends, the whole pairing ends.
-type Interactive interface {
-	Interactive() bool
+// EndsWithPeer is implemented by conns that have no use for a pairing
+// once the direction towards them has ended: a terminal on stdin (nobody
+// can be expected to type an end of file) or one client of a stdin shared
+// by many (stdin goes on for the others, so it never ends for this one).
+type EndsWithPeer interface {
+	EndsWithPeer() bool
 }
 
 // Tap observes every chunk a pairing copies, synchronously and in order per
@@ -186,8 +187,7 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 				t := time.NewTimer(opt.Linger)
 				defer t.Stop()
 				linger = t.C
-			case interactive(p.conns[1-r.dir]):
-				// The direction towards a person ended: the session is over.
+			case endsWithPeer(p.conns[1-r.dir]):
 				abort("peer eof", nil)
 			}
 		case <-linger:
@@ -213,9 +213,9 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 	return res
 }
 
-func interactive(c Conn) bool {
-	i, ok := c.(Interactive)
-	return ok && i.Interactive()
+func endsWithPeer(c Conn) bool {
+	e, ok := c.(EndsWithPeer)
+	return ok && e.EndsWithPeer()
 }
 
 // closeBoth ends a pairing early. When it ends because one side was reset,

@@ -56,6 +56,11 @@ func Reorder(args []string, spec FlagSpec) ([]string, error) {
 			} else if !takes && hasValue {
 				return nil, Usagef(flagsHint, "flag --%s takes no value", name)
 			}
+		case len(a) > 2 && a[0] == '-' && isLong(spec, a[1:]):
+			// "-listen", as Go programs accept: a known long name wins over
+			// a cluster of short flags.
+			args = append(append(append([]string{}, args[:i]...), "-"+a), args[i+1:]...)
+			i--
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				name := a[j : j+1]
@@ -102,6 +107,10 @@ func FirstPositional(args []string, spec FlagSpec) int {
 			if spec[name] && !hasValue {
 				i++
 			}
+		case len(a) > 2 && a[0] == '-' && isLong(spec, a[1:]):
+			if spec[a[1:]] {
+				i++
+			}
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				if spec[a[j:j+1]] {
@@ -116,4 +125,12 @@ func FirstPositional(args []string, spec FlagSpec) int {
 		}
 	}
 	return -1
+}
+
+// isLong reports whether s (a flag without its dash, perhaps with
+// "=value") names a long flag.
+func isLong(spec FlagSpec, s string) bool {
+	name, _, _ := strings.Cut(s, "=")
+	_, ok := spec[name]
+	return ok && len(name) > 1
 }

@@ -12,23 +12,41 @@ import (
 
 // Duration is a flag value in Go's syntax ("500ms", "2s", "1m") where a
 // bare number means seconds, as in nc ("-w 3", "-q 0.5", "-q -1"). The zero
-// value is zero and unset.
+// value is zero.
 type Duration struct {
-	D time.Duration
+	// Flag names the flag in messages, such as "-w".
+	Flag string
+	D    time.Duration
+	// Text is the value as the user wrote it.
+	Text string
+	// Err is the mistake in the value given, if any. Set keeps it here
+	// rather than returning it, because urfave/cli would flatten it into a
+	// string and lose its hint; Value reports it.
+	Err error
 }
 
 // Set parses s; it implements cli.Generic.
 func (d *Duration) Set(s string) error {
 	v, err := conn.ParseDuration(s)
-	if err != nil {
-		return err
+	if pe, ok := err.(*conn.ParseError); ok {
+		pe.What = d.Flag + " duration"
 	}
-	d.D = v
+	d.D, d.Text, d.Err = v, s, err
 	return nil
 }
 
+// Value returns the duration given, or the usage error in it.
+func (d *Duration) Value() (time.Duration, error) { return d.D, d.Err }
+
+// String returns the text given, so that urfave/cli copying the value
+// between a flag's aliases (by Set(String())) keeps it intact.
 func (d *Duration) String() string {
-	if d == nil || d.D == 0 {
+	switch {
+	case d == nil:
+		return ""
+	case d.Text != "" || d.Err != nil:
+		return d.Text
+	case d.D == 0:
 		return ""
 	}
 	return d.D.String()
@@ -48,10 +66,16 @@ func ListenArgs(args []string, source, port string) (host, p string, err error) 
 		return source, port, nil
 	case 1:
 		if port != "" {
-			if source != "" {
+			h, pt, err := conn.SplitHostPort(args[0])
+			switch {
+			case err != nil:
+				return "", "", err
+			case pt != "":
+				return "", "", Usagef(listenHint, "listen port given twice")
+			case source != "":
 				return "", "", Usagef(listenHint, "listen address given twice")
 			}
-			return args[0], port, nil
+			return h, port, nil
 		}
 		if strings.Contains(args[0], ":") {
 			h, pt, err := conn.SplitHostPort(args[0])
@@ -72,7 +96,14 @@ func ListenArgs(args []string, source, port string) (host, p string, err error) 
 		if port != "" || source != "" {
 			return "", "", Usagef(listenHint, "listen address or port given twice")
 		}
-		return args[0], args[1], nil
+		h, pt, err := conn.SplitHostPort(args[0])
+		if err != nil {
+			return "", "", err
+		}
+		if pt != "" {
+			return "", "", Usagef(listenHint, "listen port given twice")
+		}
+		return h, args[1], nil
 	}
 	return "", "", Usagef(listenHint, "too many arguments for -l: %s", strings.Join(args, " "))
 }

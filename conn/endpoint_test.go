@@ -1,0 +1,338 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"gnc/conn"
+	"gnc/relay"
+)
+
+// Stdio endpoints change fds 0 and 1 (non-blocking mode) until closed, so
+// every test closes what it gets at once.
+
+func closeEndpoint(t *testing.T, e relay.Endpoint) {
+	t.Helper()
+	if e != nil {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+}
+
+func TestParseEndpointStdio(t *testing.T) {
+	for _, in := range []string{
+		"-", "stdio", "STDIO", "Stdio",
+		"stdio,crlf", "-,recv-only", "-,send-only", "-,crlf,recv-only",
+		"-,crlf=true", "-,crlf=1", "-,crlf=false", "-,crlf=0", "-,CRLF", "stdio, crlf",
+	} {
+		t.Run(in, func(t *testing.T) {
+			e, err := conn.ParseEndpoint(context.Background(), in, conn.Defaults{})
+			if err != nil {
+				t.Fatalf("ParseEndpoint(%q): %v", in, err)
+			}
+			_, ok := e.(*conn.Stdio)
+			s := e.String()
+			closeEndpoint(t, e)
+			if !ok {
+				t.Fatalf("ParseEndpoint(%q) = %T, want *conn.Stdio", in, e)
+			}
+			if s != "stdio" {
+				t.Errorf("String() = %q, want %q", s, "stdio")
+			}
+		})
+	}
+}
+
+func TestParseEndpointDial(t *testing.T) {
+	tests := []struct {
+		in         string
+		d          conn.Defaults
+		host       string
+		port       int
+		source     string
+		sourcePort int
+		timeout    time.Duration
+		network    string
+		keepAlive  time.Duration
+		str        string // String(), when checked
+		service    string
+	}{
+		{in: "host:80", host: "host", port: 80, str: "host:80"},
+		{in: "tcp:host:80", host: "host", port: 80},
+		{in: "TCP:host:80", host: "host", port: 80},
+		{in: "Tcp:host:80", host: "host", port: 80},
+		{in: "tcp:host:http", host: "host", port: 80, service: "http"},
+		{in: "example.com:443", host: "example.com", port: 443},
+		{in: "192.0.2.1:22", host: "192.0.2.1", port: 22},
+		{in: "[::1]:80", host: "::1", port: 80, str: "[::1]:80"},
+		{in: "tcp:[::1]:80", host: "::1", port: 80},
+		{in: "tcp:[::1]:80,timeout=2s,bind=127.0.0.1", host: "::1", port: 80, timeout: 2 * time.Second, source: "127.0.0.1"},
+		{in: "host:80,bind=127.0.0.1:4000", host: "host", port: 80, source: "127.0.0.1", sourcePort: 4000},
+		{in: "host:80,bind=[::1]:0", host: "host", port: 80, source: "::1"},
+		{in: "host:80,bind=:4000", host: "host", port: 80, sourcePort: 4000},
+		{in: "host:80,timeout=3", host: "host", port: 80, timeout: 3 * time.Second},
+		{in: "host:80,TIMEOUT=500ms", host: "host", port: 80, timeout: 500 * time.Millisecond},
+		{in: "host:80, timeout=1s", host: "host", port: 80, timeout: time.Second},
+		{in: "host:80,ipv4", host: "host", port: 80, network: "tcp4"},
+		{in: "host:80,ipv6", host: "host", port: 80, network: "tcp6"},
+		{in: "host:80,ipv6=true", host: "host", port: 80, network: "tcp6"},
+		{in: "host:80,ipv4=false", host: "host", port: 80},
+		{in: "host:80,ipv4=0,ipv6=1", host: "host", port: 80, network: "tcp6"},
+		{in: "host:80,keepalive=30s", host: "host", port: 80, keepAlive: 30 * time.Second},
+		// Defaults apply, and the endpoint's own options override them.
+		{in: "host:80", d: conn.Defaults{Timeout: 7 * time.Second, TCP: conn.TCPOptions{Network: "tcp4", KeepAlive: time.Minute}},
+			host: "host", port: 80, timeout: 7 * time.Second, network: "tcp4", keepAlive: time.Minute},
+		{in: "host:80,timeout=1s,ipv6,keepalive=0", d: conn.Defaults{Timeout: 7 * time.Second, TCP: conn.TCPOptions{Network: "tcp4", KeepAlive: time.Minute}},
+			host: "host", port: 80, timeout: time.Second, network: "tcp6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if tt.service != "" {
+				needService(t, tt.service, tt.port)
+			}
+			e, err := conn.ParseEndpoint(context.Background(), tt.in, tt.d)
+			if err != nil {
+				t.Fatalf("ParseEndpoint(%q): %v", tt.in, err)
+			}
+			defer closeEndpoint(t, e)
+			d, ok := e.(*conn.TCPDialer)
+			if !ok {
+				t.Fatalf("ParseEndpoint(%q) = %T, want *conn.TCPDialer", tt.in, e)
+			}
+			if d.Host != tt.host || d.Port != tt.port {
+				t.Errorf("Host, Port = %q, %d; want %q, %d", d.Host, d.Port, tt.host, tt.port)
+			}
+			if d.Source != tt.source || d.SourcePort != tt.sourcePort {
+				t.Errorf("Source, SourcePort = %q, %d; want %q, %d", d.Source, d.SourcePort, tt.source, tt.sourcePort)
+			}
+			if d.Timeout != tt.timeout {
+				t.Errorf("Timeout = %v, want %v", d.Timeout, tt.timeout)
+			}
+			if d.Network != tt.network {
+				t.Errorf("Network = %q, want %q", d.Network, tt.network)
+			}
+			if d.KeepAlive != tt.keepAlive {
+				t.Errorf("KeepAlive = %v, want %v", d.KeepAlive, tt.keepAlive)
+			}
+			if tt.str != "" && d.String() != tt.str {
+				t.Errorf("String() = %q, want %q", d.String(), tt.str)
+			}
+		})
+	}
+}
+
+func haveIPv6Loopback() bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func TestParseEndpointListen(t *testing.T) {
+	tests := []struct {
+		in     string
+		ip     net.IP // nil: any address (the wildcard)
+		str    string
+		ipv6   bool
+		reason string
+	}{
+		{in: "listen:0", str: "listen:0"},
+		{in: "listen:127.0.0.1:0", ip: net.IPv4(127, 0, 0, 1), str: "listen:127.0.0.1:0"},
+		{in: "LISTEN:127.0.0.1:0", ip: net.IPv4(127, 0, 0, 1)},
+		{in: "tcp-listen:127.0.0.1:0", ip: net.IPv4(127, 0, 0, 1)},
+		{in: "tcp-l:127.0.0.1:0", ip: net.IPv4(127, 0, 0, 1)},
+		{in: "listen:127.0.0.1:0,ipv4", ip: net.IPv4(127, 0, 0, 1)},
+		{in: "listen:127.0.0.1:0,keepalive=5s", ip: net.IPv4(127, 0, 0, 1)},
+		{in: "listen:[::1]:0", ip: net.IPv6loopback, ipv6: true, str: "listen:[::1]:0"},
+		{in: "listen:[::1]:0,ipv6", ip: net.IPv6loopback, ipv6: true},
+	}
+	v6 := haveIPv6Loopback()
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if tt.ipv6 && !v6 {
+				t.Skip("no IPv6 loopback")
+			}
+			e, err := conn.ParseEndpoint(context.Background(), tt.in, conn.Defaults{})
+			if err != nil {
+				t.Fatalf("ParseEndpoint(%q): %v", tt.in, err)
+			}
+			defer closeEndpoint(t, e)
+			l, ok := e.(*conn.TCPListener)
+			if !ok {
+				t.Fatalf("ParseEndpoint(%q) = %T, want *conn.TCPListener", tt.in, e)
+			}
+			a, ok := l.Addr().(*net.TCPAddr)
+			if !ok {
+				t.Fatalf("Addr() = %T %v, want a *net.TCPAddr", l.Addr(), l.Addr())
+			}
+			if a.Port == 0 {
+				t.Errorf("Addr() = %v: the kernel chose no port", a)
+			}
+			if tt.ip == nil && !a.IP.IsUnspecified() {
+				t.Errorf("Addr() = %v, want the wildcard address", a)
+			}
+			if tt.ip != nil && !a.IP.Equal(tt.ip) {
+				t.Errorf("Addr() = %v, want IP %v", a, tt.ip)
+			}
+			if tt.str != "" && l.String() != tt.str {
+				t.Errorf("String() = %q, want %q", l.String(), tt.str)
+			}
+		})
+	}
+}
+
+func TestParseEndpointErrors(t *testing.T) {
+	tests := []struct {
+		in     string
+		reason string // substring of Reason
+		hint   string // substring of Hint
+		bug    string // non-empty: known not to be a *ParseError yet
+	}{
+		{in: "", reason: "empty"},
+		{in: ",crlf", reason: "empty"},
+		{in: "tls:host:443", reason: "not supported"},
+		{in: "TLS:host:443", reason: "not supported"},
+		{in: "ssl:host:443", reason: "not supported"},
+		{in: "udp:host:53", reason: "not supported"},
+		{in: "unix:/tmp/sock", reason: "not supported"},
+		{in: "exec:ls", reason: "not supported"},
+		{in: "socks5:proxy:1080", reason: "not supported"},
+		{in: "listen:8080,bogus", reason: `unknown option "bogus"`, hint: "keepalive, ipv4, ipv6"},
+		{in: "listen:8080,timeout=1s", reason: `unknown option "timeout"`, hint: "listen:[ADDR:]PORT"},
+		{in: "listen:8080,ipv4=maybe,bogus", reason: "unknown option"},
+		{in: "host:80,bogus", reason: `unknown option "bogus"`, hint: "bind, timeout, keepalive, ipv4, ipv6"},
+		{in: "host:80,crlf", reason: `unknown option "crlf"`},
+		{in: "-,bogus", reason: `unknown option "bogus"`, hint: "crlf, recv-only, send-only"},
+		{in: "stdio,timeout=1s", reason: `unknown option "timeout"`},
+		{in: "host:80,timeout=1s,timeout=2s", reason: "given twice"},
+		{in: "host:80,timeout=1s,TIMEOUT=2s", reason: "given twice"},
+		{in: "host:80,,timeout=1s", reason: "empty option"},
+		{in: "host:80,=1", reason: "empty option"},
+		{in: "host:80,timeout=xyz", reason: "duration"},
+		{in: "host:80,timeout=", reason: "duration"},
+		{in: "host:80,keepalive=forever", reason: "duration"},
+		{in: "host:0", reason: "port"},
+		{in: "host:99999", reason: "port"},
+		{in: "host:no-such-service-gnc", reason: "port"},
+		{in: "tcp:host:8o", reason: "port"},
+		{in: "stdio:x", reason: "port"},
+		{in: "[::1", reason: "missing ]"},
+		{in: "tcp:[notv6]:80", reason: "IPv6"},
+		{in: "host:", reason: "empty port"},
+		{in: "a:b:c", reason: "brackets"},
+		{in: "host:80,bind=[::1", reason: "missing ]"},
+		{in: "host:80,bind=127.0.0.1:99999", reason: "port"},
+		{in: "listen:127.0.0.1", reason: "port"}, // taken as a port: nothing is bound
+		{in: "listen:[::1", reason: "missing ]"},
+		{in: "listen:127.0.0.1:99999", reason: "port"},
+		{in: "listen:", bug: `openListen returns fmt.Errorf("need a port")`},
+		{in: "tcp:host", bug: `openTCP returns fmt.Errorf("need both a host and a port")`},
+		{in: "host", bug: `openTCP returns fmt.Errorf("need both a host and a port")`},
+		{in: "tcp:", bug: `openTCP returns fmt.Errorf("need both a host and a port")`},
+		{in: "::1", bug: `openTCP returns fmt.Errorf("need both a host and a port")`},
+		{in: "[::1]", bug: `openTCP returns fmt.Errorf("need both a host and a port")`},
+		{in: "listen:0,ipv4,ipv6", bug: `options.tcp returns fmt.Errorf("ipv4 and ipv6 exclude each other")`},
+		{in: "host:80,ipv4,ipv6", bug: `options.tcp returns fmt.Errorf("ipv4 and ipv6 exclude each other")`},
+		{in: "host:80,ipv4=x", bug: `options.flag returns fmt.Errorf("option %q takes no value or true/false, ...")`},
+		{in: "-,crlf=maybe", bug: `options.flag returns fmt.Errorf("option %q takes no value or true/false, ...")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			e, err := conn.ParseEndpoint(context.Background(), tt.in, conn.Defaults{})
+			if err == nil {
+				closeEndpoint(t, e)
+				t.Fatalf("ParseEndpoint(%q) = %T %v, want an error", tt.in, e, e)
+			}
+			if e != nil {
+				t.Errorf("ParseEndpoint(%q) returned both %T and error %v", tt.in, e, err)
+				closeEndpoint(t, e)
+			}
+			var pe *conn.ParseError
+			if tt.bug != "" && !errors.As(err, &pe) {
+				t.Skipf("BUG: ParseEndpoint(%q) returns %T %q, want a *conn.ParseError{What: \"endpoint\", Value: %q} with a hint (so that gnc exits 2 and names the endpoint): %s and ParseEndpoint only wraps *ParseError", tt.in, err, err, tt.in, tt.bug)
+			}
+			pe = parseError(t, err, "endpoint")
+			if pe.Value != tt.in {
+				t.Errorf("Value = %q, want %q", pe.Value, tt.in)
+			}
+			if !strings.Contains(pe.Reason, tt.reason) {
+				t.Errorf("Reason = %q, want it to contain %q", pe.Reason, tt.reason)
+			}
+			if !strings.Contains(pe.Hint, tt.hint) {
+				t.Errorf("Hint = %q, want it to contain %q", pe.Hint, tt.hint)
+			}
+		})
+	}
+}
+
+// listensOrStdio reports whether ParseEndpoint could take s for a listening
+// endpoint (which binds) or for stdio (which changes fds 0 and 1): scheme
+// names match with strings.EqualFold, which also folds some non-ASCII
+// letters ("ſ" is "s"), so the test repeats that match.
+func listensOrStdio(s string) bool {
+	l := strings.ToLower(s)
+	if strings.HasPrefix(l, "listen") || strings.HasPrefix(l, "tcp-l") {
+		return true
+	}
+	body, _, _ := strings.Cut(s, ",")
+	name, _, _ := strings.Cut(body, ":")
+	for _, n := range []string{"listen", "tcp-listen", "tcp-l", "stdio"} {
+		if strings.EqualFold(name, n) || strings.EqualFold(body, n) {
+			return true
+		}
+	}
+	return body == "-"
+}
+
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{
+		"host:80", "tcp:host:80", "TCP:host:80", "[::1]:80", "tcp:[::1]:80,timeout=2s,bind=127.0.0.1",
+		"tls:host:443", "host:80,timeout=xyz", "tcp:host", "host:80,ipv4,ipv6", "host:80,bind=[::1]:0",
+		"host:80,keepalive=1m,ipv6=true", "", "a:b:c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if listensOrStdio(s) {
+			t.Skip("would bind a socket or touch stdio")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // nothing may need the network
+		e, err := conn.ParseEndpoint(ctx, s, conn.Defaults{})
+		if err != nil {
+			if e != nil {
+				e.Close()
+				t.Fatalf("ParseEndpoint(%q) returned both %T and %v", s, e, err)
+			}
+			if err.Error() == "" {
+				t.Fatalf("ParseEndpoint(%q): empty error message", s)
+			}
+			var pe *conn.ParseError
+			if errors.As(err, &pe) && (pe.What != "endpoint" || pe.Value != s || pe.Hint == "") {
+				t.Fatalf("ParseEndpoint(%q): ParseError %+v: want What endpoint, Value the input and a hint", s, pe)
+			}
+			return
+		}
+		defer e.Close()
+		d, ok := e.(*conn.TCPDialer)
+		if !ok {
+			t.Fatalf("ParseEndpoint(%q) = %T, want only dialers here", s, e)
+		}
+		if d.Host == "" || d.Port < 1 || d.Port > 65535 || d.SourcePort < 0 || d.SourcePort > 65535 {
+			t.Fatalf("ParseEndpoint(%q) = %+v: bad host or port", s, d)
+		}
+		switch d.Network {
+		case "", "tcp4", "tcp6":
+		default:
+			t.Fatalf("ParseEndpoint(%q): Network %q", s, d.Network)
+		}
+		_ = d.String()
+	})
+}
