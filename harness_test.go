@@ -30,7 +30,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	gncPath = filepath.Join(dir, "gnc")
-	if out, err := exec.Command("go", "build", "-o", gncPath, ".").CombinedOutput(); err != nil {
+	build := []string{"build", "-o", gncPath}
+	if raceBuild {
+		build = append(build, "-race")
+	}
+	if out, err := exec.Command("go", append(build, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building gnc: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)

@@ -259,7 +259,6 @@ func loadServices() {
 	}
 }
 
-
 // ParseDuration reads a duration in Go's syntax, or a bare number of
 // seconds (fractions and a leading minus allowed).
 func ParseDuration(s string) (time.Duration, error) {

@@ -358,10 +358,11 @@ func (m *member) Write(p []byte) (int, error) {
 
 // CloseWrite does nothing: stdout is shared with the other members.
 func (m *member) CloseWrite() error { return nil }
+
 // EndsWithPeer is always true: the shared stdin may never end, so a
 // client that has finished sending is done (as with ncat --keep-open).
 func (m *member) EndsWithPeer() bool { return true }
-func (m *member) String() string    { return "stdio" }
+func (m *member) String() string     { return "stdio" }
 
 func (m *member) Close() error {
 	m.once.Do(func() {
