@@ -1,0 +1,313 @@
+package relay
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection. Half-close
+// can only be tested on real sockets, not net.Pipe.
+func tcpPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := l.Accept()
+		ch <- res{c, err}
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-ch
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Cleanup(func() { c.Close(); r.c.Close() })
+	return c.(*net.TCPConn), r.c.(*net.TCPConn)
+}
+
+// relayed sets up client <-> [a  Pair  b] <-> server over two TCP
+// connections and returns the outer ends and a channel with Pair's result.
+func relayed(t testing.TB, opt Options) (client, server *net.TCPConn, done <-chan Result) {
+	t.Helper()
+	client, a := tcpPair(t)
+	b, server := tcpPair(t)
+	ch := make(chan Result, 1)
+	go func() { ch <- Pair(context.Background(), a, b, opt) }()
+	return client, server, ch
+}
+
+func waitResult(t testing.TB, ch <-chan Result) Result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("pairing did not end within 20s")
+		return Result{}
+	}
+}
+
+// TestHalfClose: the client's half-close reaches the server as end of
+// file, the server still answers, and the pairing ends when both
+// directions have.
+func TestHalfClose(t *testing.T) {
+	for _, tapped := range []bool{false, true} {
+		var opt Options
+		if tapped {
+			opt.Tap = &hashTap{}
+		}
+		client, server, done := relayed(t, opt)
+		client.Write([]byte("request"))
+		client.CloseWrite()
+		server.SetDeadline(time.Now().Add(10 * time.Second))
+		req, err := io.ReadAll(server)
+		if err != nil || string(req) != "request" {
+			t.Fatalf("server read %q, %v", req, err)
+		}
+		server.Write([]byte("the reply"))
+		server.CloseWrite()
+		client.SetDeadline(time.Now().Add(10 * time.Second))
+		reply, err := io.ReadAll(client)
+		if err != nil || string(reply) != "the reply" {
+			t.Fatalf("client read %q, %v", reply, err)
+		}
+		r := waitResult(t, done)
+		if r.Err != nil || r.Bytes != [2]int64{7, 9} || r.Reason != "eof" {
+			t.Fatalf("tapped=%v: result %+v", tapped, r)
+		}
+		if tapped {
+			tap := opt.Tap.(*hashTap)
+			if tap.n != [2]int64{7, 9} || !tap.eof[0] || !tap.eof[1] {
+				t.Fatalf("tap saw %v bytes, eof %v", tap.n, tap.eof)
+			}
+		}
+	}
+}
+
+// hashTap hashes each direction, to check a tap sees every byte in order.
+type hashTap struct {
+	mu  sync.Mutex
+	h   [2][32]byte
+	hs  [2]interface{ Sum([]byte) []byte }
+	w   [2]io.Writer
+	n   [2]int64
+	eof [2]bool
+}
+
+func (h *hashTap) Chunk(d Dir, p []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.w[d] == nil {
+		s := sha256.New()
+		h.w[d], h.hs[d] = s, s
+	}
+	h.w[d].Write(p)
+	h.n[d] += int64(len(p))
+}
+
+func (h *hashTap) EOF(d Dir) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.eof[d] = true
+}
+
+func (h *hashTap) sum(d Dir) [32]byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var s [32]byte
+	if h.hs[d] != nil {
+		copy(s[:], h.hs[d].Sum(nil))
+	} else {
+		copy(s[:], sha256.New().Sum(nil))
+	}
+	return s
+}
+
+// TestIntegrity moves 64 MiB each way at once, through the splice path and
+// through a tap, and checks every byte with SHA-256.
+func TestIntegrity(t *testing.T) {
+	for _, tapped := range []bool{false, true} {
+		var opt Options
+		var tap *hashTap
+		if tapped {
+			tap = &hashTap{}
+			opt.Tap = tap
+		}
+		client, server, done := relayed(t, opt)
+		const size = 64 << 20
+		var wg sync.WaitGroup
+		var sums [2][32]byte // received by server, by client
+		var sent [2][32]byte
+		for i, ends := range [][2]*net.TCPConn{{client, server}, {server, client}} {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				h := sha256.New()
+				src := io.LimitReader(rand.NewChaCha8([32]byte{byte(i)}), size)
+				io.Copy(io.MultiWriter(ends[0], h), src)
+				ends[0].CloseWrite()
+				copy(sent[i][:], h.Sum(nil))
+			}()
+			go func() {
+				defer wg.Done()
+				h := sha256.New()
+				io.Copy(h, ends[1])
+				copy(sums[i][:], h.Sum(nil))
+			}()
+		}
+		wg.Wait()
+		r := waitResult(t, done)
+		if r.Err != nil || r.Bytes != [2]int64{size, size} {
+			t.Fatalf("tapped=%v: result %+v", tapped, r)
+		}
+		for i := range sums {
+			if sums[i] != sent[i] {
+				t.Errorf("tapped=%v: direction %d corrupted", tapped, i)
+			}
+			if tapped && tap.sum(Dir(i)) != sent[i] {
+				t.Errorf("tap saw direction %d wrong", i)
+			}
+		}
+	}
+}
+
+// TestReset: a reset on one side ends the pairing at once with that
+// error, and resets the other side.
+func TestReset(t *testing.T) {
+	client, server, done := relayed(t, Options{})
+	client.Write([]byte("x"))
+	server.SetDeadline(time.Now().Add(10 * time.Second))
+	io.ReadFull(server, make([]byte, 1))
+	client.SetLinger(0)
+	client.Close()
+	r := waitResult(t, done)
+	if !errors.Is(r.Err, syscall.ECONNRESET) {
+		t.Fatalf("result %+v, want a connection reset", r)
+	}
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("server read %v, want the reset passed on", err)
+	}
+}
+
+// TestIdle: a pairing idle both ways for Idle ends with ErrIdle, and
+// traffic in either direction keeps it alive.
+func TestIdle(t *testing.T) {
+	client, server, done := relayed(t, Options{Idle: 300 * time.Millisecond})
+	var last time.Time
+	// Keep it busy for a while in alternating directions.
+	for i := range 6 {
+		from, to := client, server
+		if i%2 == 1 {
+			from, to = server, client
+		}
+		last = time.Now()
+		from.Write([]byte("."))
+		to.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(to, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // traffic spacing, below the idle limit
+	}
+	r := waitResult(t, done)
+	if idle := time.Since(last); !errors.Is(r.Err, ErrIdle) || idle < 300*time.Millisecond || r.Bytes != [2]int64{3, 3} {
+		t.Fatalf("result %+v, %v after the last byte", r, idle)
+	}
+}
+
+// TestLinger: with a negative Linger the pairing ends as soon as Forward
+// does; with a positive one, Backward may go on that long.
+func TestLinger(t *testing.T) {
+	client, _, done := relayed(t, Options{Linger: -1})
+	client.CloseWrite()
+	if r := waitResult(t, done); r.Err != nil {
+		t.Fatalf("result %+v", r)
+	}
+	client, server, done := relayed(t, Options{Linger: 200 * time.Millisecond})
+	client.CloseWrite()
+	server.Write([]byte("still in time"))
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(client, make([]byte, 13)); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitResult(t, done); r.Err != nil || r.Reason != "linger expired" {
+		t.Fatalf("result %+v", r)
+	}
+}
+
+// TestCancel: cancelling the context ends the pairing without an error.
+func TestCancel(t *testing.T) {
+	client, a := tcpPair(t)
+	b, _ := tcpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result, 1)
+	go func() { done <- Pair(ctx, a, b, Options{}) }()
+	cancel()
+	if r := waitResult(t, done); r.Err != nil || r.Reason != "cancelled" {
+		t.Fatalf("result %+v", r)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read %v, want end of file", err)
+	}
+}
+
+// TestNoLeaks opens and closes many pairings, idle and busy, and checks
+// that goroutines and descriptors come back to where they started.
+func TestNoLeaks(t *testing.T) {
+	drainPipePool()
+	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
+	for i := range 200 {
+		client, a := tcpPair(t)
+		b, server := tcpPair(t)
+		done := make(chan Result, 1)
+		go func() { done <- Pair(context.Background(), a, b, Options{}) }()
+		if i%2 == 0 {
+			client.Write([]byte("hello"))
+			io.ReadFull(server, make([]byte, 5))
+		}
+		client.Close()
+		server.Close()
+		waitResult(t, done)
+	}
+	drainPipePool()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > g0 && time.Now().Before(deadline) {
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling a count, bounded
+	}
+	if g := runtime.NumGoroutine(); g > g0 {
+		t.Errorf("goroutines: %d before, %d after", g0, g)
+	}
+	if fd := openFDs(t); fd != fd0 {
+		t.Errorf("descriptors: %d before, %d after", fd0, fd)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
