@@ -118,18 +118,22 @@ type Result struct {
 // ErrIdle is the Result.Err of a pairing ended by Options.Idle.
 var ErrIdle = errors.New("idle timeout")
 
-type dirResult struct {
-	dir    Dir
-	n      int64
-	err    error
-	absent bool
-}
-
-// pairing is the state shared by the two copy goroutines of one Pair call.
+// pairing is the state of one Pair call. Its two directions run in two
+// goroutines (the caller's and one more) and it is supervised by callbacks
+// (context.AfterFunc, time.AfterFunc) rather than a third goroutine, so an
+// idle pairing costs two goroutines and its two sockets.
 type pairing struct {
 	conns    [2]Conn
 	opt      Options
 	activity atomic.Int64 // unix nanoseconds of the last chunk moved
+
+	mu      sync.Mutex
+	res     Result
+	ended   int  // directions that have ended
+	aborted bool // ended early; the conns are closed
+	over    bool // Pair has returned: late callbacks do nothing
+	linger  *time.Timer
+	idle    *time.Timer
 }
 
 func (p *pairing) touch() { p.activity.Store(time.Now().UnixNano()) }
@@ -142,75 +146,101 @@ func (p *pairing) touch() { p.activity.Store(time.Now().UnixNano()) }
 // both conns; that is not an error.
 func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 	p := &pairing{conns: [2]Conn{a, b}, opt: opt}
-	res := Result{Start: time.Now(), Reason: "eof"}
-	p.activity.Store(res.Start.UnixNano())
-
-	done := make(chan dirResult, 2)
-	go p.proxyCopy(Forward, b, a, done)
-	go p.proxyCopy(Backward, a, b, done)
-
-	var linger, idle <-chan time.Time
+	p.res = Result{Start: time.Now(), Reason: "eof"}
+	p.activity.Store(p.res.Start.UnixNano())
+	stop := context.AfterFunc(ctx, func() { p.abort("cancelled", nil) })
 	if opt.Idle > 0 {
-		t := time.NewTimer(opt.Idle)
-		defer t.Stop()
-		idle = t.C
+		p.mu.Lock()
+		p.idle = time.AfterFunc(opt.Idle, p.checkIdle)
+		p.mu.Unlock()
 	}
-	var aborted bool
-	abort := func(reason string, err error) {
-		if aborted {
-			return
-		}
-		aborted = true
-		res.Reason, res.Err = reason, err
-		closeBoth(a, b, err)
-	}
-	for pending := 2; pending > 0; {
-		select {
-		case r := <-done:
-			pending--
-			res.Bytes[r.dir] = r.n
-			if aborted {
-				continue
-			}
-			if r.err != nil {
-				abort(r.dir.String()+" failed", r.err)
-				continue
-			}
-			if pending == 0 {
-				continue
-			}
-			// One direction ended cleanly; decide how long the other may go on.
-			switch {
-			case r.dir == Forward && opt.Linger < 0 && !r.absent:
-				abort("stdin eof (-q)", nil)
-			case r.dir == Forward && opt.Linger > 0 && !r.absent:
-				t := time.NewTimer(opt.Linger)
-				defer t.Stop()
-				linger = t.C
-			case endsWithPeer(p.conns[1-r.dir]):
-				abort("peer eof", nil)
-			}
-		case <-linger:
-			abort("linger expired", nil)
-		case <-idle:
-			last := time.Unix(0, p.activity.Load())
-			if wait := opt.Idle - time.Since(last); wait > 0 {
-				t := time.NewTimer(wait)
-				defer t.Stop()
-				idle = t.C
-				continue
-			}
-			abort("idle timeout", ErrIdle)
-		case <-ctx.Done():
-			abort("cancelled", nil)
+
+	backward := make(chan struct{})
+	go func() {
+		defer close(backward)
+		p.proxyCopy(Backward, a, b)
+	}()
+	p.proxyCopy(Forward, b, a)
+	<-backward
+
+	stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.over = true
+	for _, t := range []*time.Timer{p.linger, p.idle} {
+		if t != nil {
+			t.Stop()
 		}
 	}
-	if !aborted {
+	if !p.aborted {
 		a.Close()
 		b.Close()
 	}
-	res.Duration = time.Since(res.Start)
-	return res
+	p.res.Duration = time.Since(p.res.Start)
+	return p.res
+}
+
+// abort ends the pairing early by closing both conns, which unblocks both
+// directions.
+func (p *pairing) abort(reason string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.abortLocked(reason, err)
+}
+
+func (p *pairing) abortLocked(reason string, err error) {
+	if p.aborted || p.over {
+		return
+	}
+	p.aborted = true
+	p.res.Reason, p.res.Err = reason, err
+	a, b := p.conns[0], p.conns[1]
+	if errors.Is(err, syscall.ECONNRESET) {
+		// Pass the reset on, so the other peer sees a failure rather than
+		// a clean end of file.
+		for _, c := range p.conns {
+			if l, ok := c.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+			}
+		}
+	}
+	a.Close()
+	b.Close()
+}
+
+func (p *pairing) checkIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.over || p.aborted {
+		return
+	}
+	last := time.Unix(0, p.activity.Load())
+	if wait := p.opt.Idle - time.Since(last); wait > 0 {
+		p.idle.Reset(wait)
+		return
+	}
+	p.abortLocked("idle timeout", ErrIdle)
+}
+
+// finish records the end of direction d and decides how long the other
+// direction may go on.
+func (p *pairing) finish(d Dir, n int64, err error, absent bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.res.Bytes[d] = n
+	p.ended++
+	switch {
+	case p.aborted:
+	case err != nil:
+		p.abortLocked(d.String()+" failed", err)
+	case p.ended == 2:
+	case d == Forward && p.opt.Linger < 0 && !absent:
+		p.abortLocked("stdin eof (-q)", nil)
+	case d == Forward && p.opt.Linger > 0 && !absent:
+		p.linger = time.AfterFunc(p.opt.Linger, func() { p.abort("linger expired", nil) })
+	case endsWithPeer(p.conns[1-d]):
+		p.abortLocked("peer eof", nil)
+	}
 }
 
 func endsWithPeer(c Conn) bool {
@@ -218,30 +248,12 @@ func endsWithPeer(c Conn) bool {
 	return ok && e.EndsWithPeer()
 }
 
-// closeBoth ends a pairing early. When it ends because one side was reset,
-// the other side is reset too, so the failure reaches both peers at once
-// instead of looking like a clean end of file.
-func closeBoth(a, b Conn, cause error) {
-	if errors.Is(cause, syscall.ECONNRESET) {
-		for _, c := range []Conn{a, b} {
-			if l, ok := c.(interface{ SetLinger(int) error }); ok {
-				l.SetLinger(0)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); b.Close() }()
-	a.Close()
-	wg.Wait()
-}
-
 // proxyCopy copies one direction and half-closes its destination when the
 // source ends, so the peer sees end of file and can still answer.
-func (p *pairing) proxyCopy(d Dir, dst, src Conn, done chan<- dirResult) {
+func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 	r := readHalf(src)
 	if r == nil {
-		done <- dirResult{dir: d, absent: true}
+		p.finish(d, 0, nil, true)
 		return
 	}
 	n, err := p.copyStream(d, writeHalf(dst), r)
@@ -259,7 +271,7 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn, done chan<- dirResult) {
 			}
 		}
 	}
-	done <- dirResult{dir: d, n: n, err: err}
+	p.finish(d, n, err, false)
 }
 
 func readHalf(c Conn) io.Reader {

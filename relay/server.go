@@ -222,26 +222,31 @@ func (s *Server) stopAccepting() {
 // when it ends.
 func (s *Server) start(kill context.Context, id uint64, a, b Conn, single bool) <-chan struct{} {
 	s.wg.Add(1)
-	s.open.Add(1)
 	ended := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
 		defer close(ended)
-		defer s.open.Add(-1)
-		opt := s.Options
-		if s.NewTap != nil {
-			opt.Tap = s.NewTap(id, a, b)
-		}
-		s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
-		res := Pair(kill, a, b, opt)
-		s.notify(Event{Kind: Closed, ID: id, Conn: a, Peer: b, Result: res})
-		if single {
-			s.mu.Lock()
-			s.err = res.Err
-			s.mu.Unlock()
-		}
+		s.pair(kill, id, a, b, single)
 	}()
 	return ended
+}
+
+// pair runs one pairing in the calling goroutine and reports it.
+func (s *Server) pair(kill context.Context, id uint64, a, b Conn, single bool) {
+	s.open.Add(1)
+	defer s.open.Add(-1)
+	opt := s.Options
+	if s.NewTap != nil {
+		opt.Tap = s.NewTap(id, a, b)
+	}
+	s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
+	res := Pair(kill, a, b, opt)
+	s.notify(Event{Kind: Closed, ID: id, Conn: a, Peer: b, Result: res})
+	if single {
+		s.mu.Lock()
+		s.err = res.Err
+		s.mu.Unlock()
+	}
 }
 
 // openSide opens the non-listening side of a pairing and reports it.
@@ -326,7 +331,7 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 				if !listenerIsFrom {
 					a, b = o, c
 				}
-				<-s.start(kill, id, a, b, false)
+				s.pair(kill, id, a, b, false)
 			}
 			if slots != nil {
 				<-slots
