@@ -144,14 +144,24 @@ func exitStatus(err error) int {
 // waitLine waits for a stderr line matching re and returns its submatches.
 func (p *proc) waitLine(re string) []string {
 	p.t.Helper()
+	return p.waitLines(re, 1)[0]
+}
+
+// waitLines waits for n stderr lines matching re and returns their
+// submatches.
+func (p *proc) waitLines(re string, n int) [][]string {
+	p.t.Helper()
 	rx := regexp.MustCompile(re)
 	deadline := time.After(20 * time.Second)
+	var found [][]string
 	for i := 0; ; {
 		p.mu.Lock()
 		for ; i < len(p.lines); i++ {
 			if m := rx.FindStringSubmatch(p.lines[i]); m != nil {
-				p.mu.Unlock()
-				return m
+				if found = append(found, m); len(found) == n {
+					p.mu.Unlock()
+					return found
+				}
 			}
 		}
 		more, eof := p.more, p.eof

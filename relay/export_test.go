@@ -12,3 +12,6 @@ func drainPipePool() {
 	}
 	pipePool.free = nil
 }
+
+// DrainPipePool is drainPipePool for the external tests.
+var DrainPipePool = drainPipePool
