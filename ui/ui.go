@@ -220,7 +220,16 @@ func (u *UI) Event(e relay.Event) {
 	}
 }
 
+// relayLevel is the verbosity at which each relay event is logged.
+var relayLevel = map[relay.EventKind]int{
+	relay.Listening: 1, relay.Accepted: 2, relay.Connected: 2, relay.Rejected: 1,
+	relay.OpenFailed: 1, relay.Retrying: 1, relay.Opened: 1, relay.Closed: 1, relay.Draining: 1,
+}
+
 func (u *UI) relayEvent(e relay.Event) {
+	if u.Verbose < relayLevel[e.Kind] {
+		return // before any formatting: this runs for every connection
+	}
 	now := time.Now().Format("15:04:05.000")
 	switch e.Kind {
 	case relay.Listening:
