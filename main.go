@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"gnc/conn"
+	"gnc/hexdump"
 	"gnc/relay"
 	"gnc/ui"
 )
@@ -61,6 +62,52 @@ var relayFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
 	&cli.StringSliceFlag{Name: "allow-file", Usage: "read allowed CIDRs or addresses from `FILE`, one per line"},
 	&cli.StringSliceFlag{Name: "deny-file", Usage: "read denied CIDRs or addresses from `FILE`, one per line"},
+}
+
+// dumpFlags are the hex dump's flags, in every mode.
+func dumpFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "hexdump", Aliases: []string{"x"}, Usage: "dump all traffic in hex on stderr ('>' sent, '<' received)"},
+		&cli.StringFlag{Name: "hexdump-file", Usage: "dump to `FILE` instead of stderr (implies -x)"},
+		&cli.BoolFlag{Name: "append", Usage: "append to the --hexdump-file instead of truncating it"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the dump by direction: `auto`, always or never (auto honours NO_COLOR)"},
+	}
+}
+
+func init() {
+	ncFlags = append(ncFlags, dumpFlags()...)
+	relayFlags = append(relayFlags, dumpFlags()...)
+}
+
+// dumper sets up the hex dump the flags ask for, or returns nil. multi
+// puts each connection's id and addresses in the headers.
+func dumper(c *cli.Context, u *ui.UI, multi bool) (*hexdump.Dumper, error) {
+	if !c.Bool("hexdump") && c.String("hexdump-file") == "" {
+		return nil, nil
+	}
+	if _, err := hexdump.ColorEnabled(c.String("color"), false, os.Getenv); err != nil {
+		return nil, ui.Usagef(`as in "--color never"`, "%v", err)
+	}
+	return hexdump.Open(c.String("hexdump-file"), c.Bool("append"), u, c.String("color"), multi)
+}
+
+// runServer runs s with the hex dump the flags ask for.
+func runServer(c *cli.Context, u *ui.UI, s *relay.Server, multi, graceful bool) error {
+	d, err := dumper(c, u, multi)
+	if err != nil {
+		s.From.Close()
+		s.To.Close()
+		return err
+	}
+	if d == nil {
+		return serve(s, graceful)
+	}
+	s.NewTap = d.Tap
+	err = serve(s, graceful)
+	if derr := d.Close(); err == nil {
+		err = derr
+	}
+	return err
 }
 
 func newApp(u *ui.UI) *cli.App {
@@ -209,7 +256,7 @@ func ncAction(c *cli.Context, u *ui.UI) error {
 		},
 		Notify: u.Event,
 	}
-	return serve(s, false)
+	return runServer(c, u, s, c.Bool("keep-open"), false)
 }
 
 // linger maps nc's -q (negative: forever, 0: at once) onto
@@ -293,7 +340,7 @@ func relayAction(c *cli.Context, u *ui.UI) error {
 		Admit:  acl.Check,
 		Notify: u.Event,
 	}
-	return serve(s, true)
+	return runServer(c, u, s, true, true)
 }
 
 // serve runs s until it is done or a signal stops it. The first SIGINT or

@@ -261,7 +261,7 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 		if p.opt.Tap != nil {
 			p.opt.Tap.EOF(d)
 		}
-		if !p.opt.NoShutdown {
+		if !p.opt.NoShutdown && !p.closingNext(d, dst) {
 			if cw, ok := dst.(closeWriter); ok {
 				// A conn already closed by the other side is not this
 				// direction's failure.
@@ -272,6 +272,20 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 		}
 	}
 	p.finish(d, n, err, false)
+}
+
+// closingNext reports whether direction d is the last to end and its
+// destination is a socket, which Pair is about to close: close(2) sends the
+// FIN itself, so a shutdown(2) first would only cost a system call on
+// every connection. Both directions have read to end of file by then, so
+// the close cannot turn into a reset.
+func (p *pairing) closingNext(d Dir, dst Conn) bool {
+	if _, isSocket := dst.(interface{ LocalAddr() net.Addr }); !isSocket {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ended == 1 && !p.aborted
 }
 
 func readHalf(c Conn) io.Reader {

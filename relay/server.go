@@ -543,3 +543,15 @@ func remoteAddr(c Conn) net.Addr {
 	}
 	return nil
 }
+
+// PeerName names the far end of c for messages: its remote address, or
+// what c is ("stdio") when it has none.
+func PeerName(c Conn) string {
+	if a := remoteAddr(c); a != nil {
+		return a.String()
+	}
+	if s, ok := c.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return "?"
+}

@@ -249,14 +249,14 @@ func (u *UI) relayEvent(e relay.Event) {
 			u.Logf(1, "%s pairing ended quickly; reconnecting in %v", now, e.Delay)
 		}
 	case relay.Opened:
-		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, peerName(e.Conn), peerName(e.Peer))
+		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer))
 	case relay.Closed:
 		r := e.Result
 		reason := r.Reason
 		if r.Err != nil {
 			reason += ": " + Describe(r.Err)
 		}
-		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, peerName(e.Conn), peerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
+		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
 	case relay.Draining:
 		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Attempt)
 	}
@@ -296,17 +296,6 @@ func remote(c relay.Conn) net.Addr {
 		return rc.RemoteAddr()
 	}
 	return nil
-}
-
-// peerName is the address of the far end of c, or what c is.
-func peerName(c relay.Conn) string {
-	if a := remote(c); a != nil {
-		return a.String()
-	}
-	if s, ok := c.(fmt.Stringer); ok {
-		return s.String()
-	}
-	return "?"
 }
 
 func splitAddr(a net.Addr) (host, port string) {
