@@ -300,17 +300,10 @@ func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
 // serveMany accepts on l until ctx is cancelled and pairs each conn with a
 // fresh conn from other.
 func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listenerIsFrom bool) error {
-	var slots chan struct{}
-	if s.MaxConns > 0 {
-		slots = make(chan struct{}, s.MaxConns)
-	}
+	slots := newSlots(s.MaxConns)
 	for {
-		if slots != nil {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return nil
-			}
+		if !slots.take(ctx) {
+			return nil
 		}
 		c, id, err := s.accept(ctx, l)
 		if err != nil {
@@ -333,9 +326,7 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 				}
 				s.pair(kill, id, a, b, false)
 			}
-			if slots != nil {
-				<-slots
-			}
+			slots.give()
 		}()
 	}
 }
@@ -406,17 +397,10 @@ func (s *Server) rendezvous(ctx, kill context.Context) error {
 	go acceptInto(s.From, fromCh)
 	go acceptInto(s.To, toCh)
 
-	var slots chan struct{}
-	if s.MaxConns > 0 {
-		slots = make(chan struct{}, s.MaxConns)
-	}
+	slots := newSlots(s.MaxConns)
 	for {
-		if slots != nil {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return nil
-			}
+		if !slots.take(ctx) {
+			return nil
 		}
 		var a, b accepted
 		for _, side := range []struct {
@@ -445,7 +429,7 @@ func (s *Server) rendezvous(ctx, kill context.Context) error {
 		}
 		ended := s.start(kill, a.id, a.c, b.c, false)
 		if slots != nil {
-			go func() { <-ended; <-slots }()
+			go func() { <-ended; slots.give() }()
 		}
 	}
 }
@@ -507,6 +491,35 @@ func (s *Server) dialLoop(ctx, kill context.Context) error {
 		} else {
 			backoff = minB
 		}
+	}
+}
+
+// slots bounds the pairings open at once; the nil slots is unbounded.
+type slots chan struct{}
+
+func newSlots(n int) slots {
+	if n <= 0 {
+		return nil
+	}
+	return make(slots, n)
+}
+
+// take waits for a free slot; false means ctx ended first.
+func (s slots) take(ctx context.Context) bool {
+	if s == nil {
+		return ctx.Err() == nil
+	}
+	select {
+	case s <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s slots) give() {
+	if s != nil {
+		<-s
 	}
 }
 

@@ -116,6 +116,28 @@ func zeroCopy(w io.Writer, r io.Reader, touch func()) (n int64, handled bool, er
 
 const sendfileChunk = 4 << 20
 
+// ready waits for a descriptor through a syscall.RawConn.
+type ready func(func(fd uintptr) bool) error
+
+// tryIO runs op on a descriptor until it neither is interrupted nor would
+// block, waiting for readiness through wait (a syscall.RawConn's Read or
+// Write) in between. It returns op's result and error, and wait's.
+func tryIO(wait ready, op func(fd int) (int64, error)) (n int64, opErr, waitErr error) {
+	waitErr = wait(func(fd uintptr) bool {
+		for {
+			n, opErr = op(int(fd))
+			switch opErr {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			return true
+		}
+	})
+	return n, opErr, waitErr
+}
+
 // sendfile sends a regular file from its current position to a socket.
 // The file position advances, as it would with read(2), so a caller that
 // shares the descriptor sees where gnc stopped.
@@ -124,29 +146,17 @@ func sendfile(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, er
 	var err error
 	rerr := src.rc.Read(func(rfd uintptr) bool {
 		for {
-			var n int
-			var serr error
-			werr := dst.rc.Write(func(wfd uintptr) bool {
-				for {
-					n, serr = unix.Sendfile(int(wfd), int(rfd), nil, sendfileChunk)
-					switch serr {
-					case unix.EINTR:
-						continue
-					case unix.EAGAIN:
-						return false
-					}
-					return true
-				}
+			n, serr, werr := tryIO(dst.rc.Write, func(wfd int) (int64, error) {
+				n, err := unix.Sendfile(wfd, int(rfd), nil, sendfileChunk)
+				return int64(n), err
 			})
 			switch {
 			case werr != nil:
 				err = opError("write", w, werr)
 			case serr != nil:
 				err = opError("write", w, os.NewSyscallError("sendfile", serr))
-			case n == 0:
-				return true
-			default:
-				total += int64(n)
+			case n > 0:
+				total += n
 				touch()
 				continue
 			}
@@ -182,28 +192,23 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, erro
 	// target may block on the device, so it is told.
 	rawOut := dst.kind == kindSocket || dst.kind == kindPipe
 	var total int64
-	for {
-		var in int64
-		var serr, perr error
-		rerr := src.rc.Read(func(fd uintptr) bool {
-			for {
-				if p == nil {
-					if p, perr = getPipe(); perr != nil {
-						return true
-					}
-				}
-				in, serr = spliceNB(int(fd), p.w, p.size, true)
-				switch serr {
-				case unix.EINTR:
-					continue
-				case unix.EAGAIN:
-					putPipe(p)
-					p = nil
-					return false
-				}
-				return true
+	var perr error
+	fill := func(fd int) (int64, error) {
+		if p == nil {
+			if p, perr = getPipe(); perr != nil {
+				return 0, perr
 			}
-		})
+		}
+		n, err := spliceNB(fd, p.w, p.size, true)
+		if err == unix.EAGAIN {
+			putPipe(p) // empty: nothing is held while we wait
+			p = nil
+		}
+		return n, err
+	}
+	drain := func(fd int) (int64, error) { return spliceNB(p.r, fd, p.n, rawOut) }
+	for {
+		in, serr, rerr := tryIO(src.rc.Read, fill)
 		switch {
 		case perr != nil:
 			return total, perr
@@ -216,19 +221,7 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, erro
 		}
 		p.n = int(in)
 		for p.n > 0 {
-			var out int64
-			werr := dst.rc.Write(func(fd uintptr) bool {
-				for {
-					out, serr = spliceNB(p.r, int(fd), p.n, rawOut)
-					switch serr {
-					case unix.EINTR:
-						continue
-					case unix.EAGAIN:
-						return false
-					}
-					return true
-				}
-			})
+			out, serr, werr := tryIO(dst.rc.Write, drain)
 			switch {
 			case werr != nil:
 				return total, opError("write", w, werr)
