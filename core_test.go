@@ -636,3 +636,73 @@ func TestRecvOnly(t *testing.T) {
 		t.Fatalf("exit %d, out %q, stderr %q", st, out, stderr)
 	}
 }
+
+// TestNoShutdown: --no-shutdown never half-closes; the peer sees no end of
+// file until gnc closes at the end of the session.
+func TestNoShutdown(t *testing.T) {
+	l, port := listen(t)
+	serveOne(t, l, func(c *net.TCPConn) {
+		buf := make([]byte, 5)
+		io.ReadFull(c, buf)
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, err := c.Read(make([]byte, 1)); n != 0 || !os.IsTimeout(err) {
+			t.Errorf("peer read %d, %v; want no end of file", n, err)
+		}
+		c.Write([]byte("ok"))
+		c.CloseWrite()
+	})
+	out, stderr, st := runGNC(t, opts{stdin: "hello"}, "--no-shutdown", "127.0.0.1", port)
+	if st != 0 || out != "ok" {
+		t.Fatalf("exit %d, out %q, stderr %q", st, out, stderr)
+	}
+}
+
+// TestSendOnly: --send-only discards what arrives and still waits for the
+// peer, so nothing is lost on either side.
+func TestSendOnly(t *testing.T) {
+	l, port := listen(t)
+	got := make(chan string, 1)
+	serveOne(t, l, func(c *net.TCPConn) {
+		c.Write([]byte("ignored"))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	})
+	out, stderr, st := runGNC(t, opts{stdin: "upload"}, "--send-only", "127.0.0.1", port)
+	if st != 0 || out != "" {
+		t.Fatalf("exit %d, out %q, stderr %q", st, out, stderr)
+	}
+	if g := <-got; g != "upload" {
+		t.Fatalf("peer got %q", g)
+	}
+}
+
+// TestIPv6: [::1]:PORT and "::1 PORT" connect over IPv6.
+func TestIPv6(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	for _, args := range [][]string{{"[::1]:" + port}, {"::1", port}, {"-6", "::1", port}} {
+		serveOne(t, l, func(c *net.TCPConn) { io.Copy(c, c) })
+		out, stderr, st := runGNC(t, opts{stdin: "six\n"}, args...)
+		if st != 0 || out != "six\n" {
+			t.Fatalf("%v: exit %d, out %q, stderr %q", args, st, out, stderr)
+		}
+	}
+	p := start(t, opts{stdin: "x"}, "-l", "-6", "::1", "0", "-v")
+	if m := p.waitLine(`^Listening on (\S+) \d+$`); m[1] != "::1" {
+		t.Fatalf("listening on %s", m[1])
+	}
+	p.signal(syscall.SIGTERM)
+	p.wait()
+}
+
+// TestVersion: -V prints the version; -v is never taken for it.
+func TestVersion(t *testing.T) {
+	out, _, st := runGNC(t, opts{}, "-V")
+	if st != 0 || !strings.HasPrefix(out, "gnc version ") {
+		t.Fatalf("exit %d, out %q", st, out)
+	}
+}

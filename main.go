@@ -75,8 +75,15 @@ func dumpFlags() []cli.Flag {
 }
 
 func init() {
+	// urfave/cli's own version flag is -v, which is nc's --verbose.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version"}
 	ncFlags = append(ncFlags, dumpFlags()...)
 	relayFlags = append(relayFlags, dumpFlags()...)
+	for _, f := range append(append(ncFlags, relayFlags...), cli.VersionFlag) {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			b.DisableDefaultText = true // "(default: false)" on every switch is noise
+		}
+	}
 }
 
 // dumper sets up the hex dump the flags ask for, or returns nil. multi
@@ -111,7 +118,6 @@ func runServer(c *cli.Context, u *ui.UI, s *relay.Server, multi, graceful bool) 
 }
 
 func newApp(u *ui.UI) *cli.App {
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version"}
 	return &cli.App{
 		Name:      "gnc",
 		Usage:     "netcat, done right: connect, listen, relay and dump TCP",

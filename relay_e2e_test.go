@@ -518,3 +518,39 @@ func sockets(t *testing.T, pid int) int {
 	}
 	return n
 }
+
+// TestRelayOnce: --once serves one connection, then exits.
+func TestRelayOnce(t *testing.T) {
+	echo := newEchoServer(t)
+	p, port := startRelay(t, "--once", "listen:127.0.0.1:0", "127.0.0.1:"+echo.port)
+	roundTrip(t, "127.0.0.1:"+port, 1<<20, 1)
+	if st := p.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, p.stderr())
+	}
+}
+
+// TestRelaySecondSignal: a second signal during the drain ends everything
+// at once.
+func TestRelaySecondSignal(t *testing.T) {
+	l, port := listen(t)
+	release := make(chan struct{})
+	defer close(release)
+	serveOne(t, l, func(c *net.TCPConn) { <-release })
+	p, rport := startRelay(t, "--drain", "1m", "listen:127.0.0.1:0", "127.0.0.1:"+port)
+	c, err := net.Dial("tcp", "127.0.0.1:"+rport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.waitLine(`#\d+ open `)
+	p.signal(syscall.SIGTERM)
+	p.waitLine(`stopped accepting`)
+	p.signal(syscall.SIGTERM)
+	if st := p.wait(); st != 143 {
+		t.Fatalf("exit %d after a second SIGTERM, want 143", st)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("client still open")
+	}
+}
