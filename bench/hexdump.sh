@@ -39,11 +39,11 @@ mkdir -p "$DUMP_DIR"
 
 # bytes each tool moves per run
 declare -A SIZE=(
-	[gnc]=$((1024 << 20 / div))
-	[gnc-nodump]=$((1024 << 20 / div))
-	[ncat]=$((96 << 20 / div))
-	[nc.traditional]=$((192 << 20 / div))
-	[socat]=$((8 << 20 / div))
+	[gnc]=$(((1024 << 20) / div))
+	[gnc-nodump]=$(((1024 << 20) / div))
+	[ncat]=$(((96 << 20) / div))
+	[nc.traditional]=$(((192 << 20) / div))
+	[socat]=$(((8 << 20) / div))
 )
 TOOLS=(gnc ncat nc.traditional socat gnc-nodump)
 
@@ -60,7 +60,7 @@ receiver() {
 	gnc) RCMD=("$GNC" -l 127.0.0.1 "$2" --hexdump-file "$d") ;;
 	gnc-nodump) RCMD=("$GNC" -l 127.0.0.1 "$2") ;;
 	ncat) RCMD=(ncat --recv-only -l 127.0.0.1 "$2" -x "$d") ;;
-	nc.traditional) RCMD=(nc.traditional -l -s 127.0.0.1 -p "$2" -q 0 -o "$d") ;;
+	nc.traditional) RCMD=(nc.traditional -l -s 127.0.0.1 -p "$2" -o "$d") ;;
 	socat) RCMD=(socat -x -u "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr" STDOUT) ;; # dump on stderr
 	esac
 }
