@@ -391,7 +391,7 @@ func TestRelayIdle(t *testing.T) {
 	if err := <-serverSaw; err == nil {
 		t.Fatal("server read data")
 	}
-	p.waitLine(`closed .* idle timeout: idle timeout$`)
+	p.waitLine(`closed .* idle timeout$`)
 	p.signal(syscall.SIGTERM)
 	p.wait()
 }

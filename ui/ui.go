@@ -253,7 +253,7 @@ func (u *UI) relayEvent(e relay.Event) {
 	case relay.Closed:
 		r := e.Result
 		reason := r.Reason
-		if r.Err != nil {
+		if r.Err != nil && !errors.Is(r.Err, relay.ErrIdle) {
 			reason += ": " + Describe(r.Err)
 		}
 		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
