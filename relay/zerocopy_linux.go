@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -265,13 +266,22 @@ const maxIdlePipes = 32
 // 16 times more per system call than the default 64 KiB.
 const pipeSize = 1 << 20
 
+// pipeIdle is how long the pool keeps pipes once none is in use: long
+// enough to carry a burst of short connections, short enough that a relay
+// whose connections have all closed soon holds no descriptor but its
+// listener's.
+const pipeIdle = time.Second
+
 var pipePool struct {
 	sync.Mutex
-	free []*pipe
+	free  []*pipe
+	inUse int         // pipes handed out and not yet returned
+	trim  *time.Timer // closes the free pipes after pipeIdle unused
 }
 
 func getPipe() (*pipe, error) {
 	pipePool.Lock()
+	pipePool.inUse++
 	if n := len(pipePool.free); n > 0 {
 		p := pipePool.free[n-1]
 		pipePool.free = pipePool.free[:n-1]
@@ -281,6 +291,9 @@ func getPipe() (*pipe, error) {
 	pipePool.Unlock()
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		pipePool.Lock()
+		pipePool.inUse--
+		pipePool.Unlock()
 		return nil, os.NewSyscallError("pipe2", err)
 	}
 	p := &pipe{r: fds[0], w: fds[1], size: 64 << 10}
@@ -294,15 +307,40 @@ func getPipe() (*pipe, error) {
 // (its copy failed halfway) is closed, so the bytes can never leak into
 // another connection.
 func putPipe(p *pipe) {
-	if p.n == 0 {
-		pipePool.Lock()
-		if len(pipePool.free) < maxIdlePipes {
-			pipePool.free = append(pipePool.free, p)
-			pipePool.Unlock()
-			return
+	pipePool.Lock()
+	pipePool.inUse--
+	if pipePool.inUse == 0 {
+		if pipePool.trim == nil {
+			pipePool.trim = time.AfterFunc(pipeIdle, trimPipes)
+		} else {
+			pipePool.trim.Reset(pipeIdle)
 		}
-		pipePool.Unlock()
 	}
+	if p.n == 0 && len(pipePool.free) < maxIdlePipes {
+		pipePool.free = append(pipePool.free, p)
+		p = nil
+	}
+	pipePool.Unlock()
+	if p != nil {
+		p.close()
+	}
+}
+
+// trimPipes closes the pooled pipes if none has been taken since the
+// pool went unused.
+func trimPipes() {
+	pipePool.Lock()
+	var free []*pipe
+	if pipePool.inUse == 0 {
+		free, pipePool.free = pipePool.free, nil
+	}
+	pipePool.Unlock()
+	for _, p := range free {
+		p.close()
+	}
+}
+
+func (p *pipe) close() {
 	unix.Close(p.r)
 	unix.Close(p.w)
 }
