@@ -48,7 +48,7 @@ declare -A SIZE=(
 	[nc.traditional]=$(((192 << 20) / div))
 	[socat]=$(((8 << 20) / div))
 )
-TOOLS=(gnc ncat nc.traditional socat gnc-nodump)
+read -r -a TOOLS <<<"${TOOLS:-gnc ncat nc.traditional socat gnc-nodump}"
 
 max=0
 for t in "${TOOLS[@]}"; do ((SIZE[$t] > max)) && max=${SIZE[$t]}; done
@@ -88,6 +88,9 @@ transfer() {
 		rpid=""
 	done
 	[ -n "$rpid" ] || return 1
+	# The previous run's dump may still be on its way to the disk; let it
+	# land first, or its writeback would slow this run's writes.
+	sync
 	t0=$(now_us)
 	if ((n == max)); then
 		timeout "$T" "$GNC" 127.0.0.1 "$port" <"$tmp/data" || log "  sender failed"
