@@ -10,9 +10,10 @@
 # file of random bytes (random, so that no tool could gain from repeated
 # lines). Each tool gets a size it can move in a few seconds (and gnc one
 # whose dump fits in the page cache, see SIZE below); rates are
-# MB/s = 10^6 bytes of traffic per second, median of RUNS runs, after one
-# untimed warm-up run per tool (the machine's first writes to fresh page
-# cache are several times slower than later ones, for every tool alike).
+# MB/s = 10^6 bytes of traffic per second, median of RUNS runs, each timed
+# run right after an untimed one of the same size (this VM's first writes
+# to memory it has not touched lately are several times slower than later
+# ones, for every tool alike).
 #
 # Usage: bench/hexdump.sh            (from any directory)
 # Env:   RUNS (3)  QUICK=1 (sizes / 4, 1 run)  DUMP_DIR
@@ -91,6 +92,7 @@ transfer() {
 	# The previous run's dump may still be on its way to the disk; let it
 	# land first, or its writeback would slow this run's writes.
 	sync
+	cat "$tmp/data" >/dev/null # back into the page cache, if it was dropped
 	t0=$(now_us)
 	if ((n == max)); then
 		timeout "$T" "$GNC" 127.0.0.1 "$port" <"$tmp/data" || log "  sender failed"
@@ -109,13 +111,13 @@ transfer() {
 }
 
 declare -A RATES
-for t in "${TOOLS[@]}"; do
-	log "warm-up: $t"
-	transfer "$t" "$((SIZE[$t] / 4))"
-done
 for ((r = 1; r <= RUNS; r++)); do
 	for t in "${TOOLS[@]}"; do
-		log "run $r/$RUNS: $t $(human "${SIZE[$t]}")"
+		# An untimed run of the same size first: this VM's first writes to
+		# memory it has not touched lately are several times slower than
+		# later ones, and that would measure the host, not the tool.
+		log "run $r/$RUNS: $t $(human "${SIZE[$t]}") (warm-up, then timed)"
+		transfer "$t" "${SIZE[$t]}"
 		transfer "$t" "${SIZE[$t]}"
 		if ((XFER_US > 0)); then
 			rate=$(awk -v b="${SIZE[$t]}" -v us="$XFER_US" 'BEGIN{printf "%.1f", b / us}')
@@ -129,7 +131,7 @@ echo "# gnc hex dump on loopback"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "- machine: $(nproc) CPUs, kernel $(uname -sr)"
-echo "- dump files in $DUMP_DIR; traffic is random bytes; MB/s of traffic (10^6 bytes/s), median of $RUNS after a warm-up"
+echo "- dump files in $DUMP_DIR; traffic is random bytes; MB/s of traffic (10^6 bytes/s), median of $RUNS, each right after an untimed run of the same size"
 echo
 echo "| tool | dumping to a file | MB/s | x ncat -x |"
 echo "|---|---|---:|---:|"
