@@ -32,6 +32,8 @@ type ParseError struct {
 	Hint string
 }
 
+// Error reads "invalid port \"99999\"", with the reason after a colon
+// when there is one.
 func (e *ParseError) Error() string {
 	if e.Reason == "" {
 		return fmt.Sprintf("invalid %s %q", e.What, e.Value)

@@ -98,6 +98,7 @@ func (s *Stdio) prepare(fd int, name string, input bool) *os.File {
 	return os.NewFile(uintptr(fd), name)
 }
 
+// String names the endpoint in messages.
 func (s *Stdio) String() string { return "stdio" }
 
 // Interactive reports whether a person types into stdin; a session with

@@ -94,7 +94,9 @@ type ResolveError struct {
 	Err  error
 }
 
+// Error reads "lookup HOST: REASON".
 func (e *ResolveError) Error() string { return fmt.Sprintf("lookup %s: %v", e.Host, e.Err) }
+// Unwrap gives the resolver's own error.
 func (e *ResolveError) Unwrap() error { return e.Err }
 
 // TCPDialer is an endpoint that connects to Host and Port over TCP, trying
@@ -128,6 +130,7 @@ func NewTCPDialer(host, port string, o TCPOptions) (*TCPDialer, error) {
 	return &TCPDialer{TCPOptions: o, Host: host, Port: p}, nil
 }
 
+// String is "host:port", as written in a relay endpoint.
 func (d *TCPDialer) String() string {
 	return net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
 }
@@ -259,9 +262,11 @@ type BindError struct {
 	Err  error
 }
 
+// Error reads as nc's message: "bind to ADDR port PORT failed: REASON".
 func (e *BindError) Error() string {
 	return fmt.Sprintf("bind to %s port %d failed: %s", e.Addr, e.Port, Reason(e.Err))
 }
+// Unwrap gives the listen call's *net.OpError.
 func (e *BindError) Unwrap() error { return e.Err }
 
 // ListenTCP binds host and port. An empty host listens on every address
@@ -305,6 +310,7 @@ func anyAddr(network string) string {
 // Addr is the bound address, with the port the kernel chose.
 func (l *TCPListener) Addr() net.Addr { return l.ln.Addr() }
 
+// String is the endpoint as the user wrote it, such as "listen:8080".
 func (l *TCPListener) String() string { return l.desc }
 
 // Close stops accepting; connections already accepted stay open.

@@ -39,6 +39,7 @@ const (
 	Backward Dir = 1
 )
 
+// String is "forward" or "backward".
 func (d Dir) String() string {
 	if d == Forward {
 		return "forward"

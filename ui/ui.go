@@ -33,6 +33,7 @@ type UsageError struct {
 	Hint string // may be empty
 }
 
+// Error is the message without its hint.
 func (e *UsageError) Error() string { return e.Msg }
 
 // Usagef makes a UsageError with a hint.

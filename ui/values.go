@@ -112,6 +112,7 @@ func ListenArgs(args []string, source, port string) (host, p string, err error) 
 // no open port.
 type QuietError struct{ Code int }
 
+// Error says which status gnc exits with; it is never shown.
 func (e *QuietError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // Quiet returns a QuietError.
@@ -121,6 +122,7 @@ func Quiet(code int) error { return &QuietError{Code: code} }
 // number (130 for SIGINT, 143 for SIGTERM) and says nothing more.
 type SignalError struct{ Signal os.Signal }
 
+// Error names the signal, for -v.
 func (e *SignalError) Error() string { return "interrupted by " + e.Signal.String() }
 
 // Signaled returns a SignalError.
