@@ -96,6 +96,7 @@ type ResolveError struct {
 
 // Error reads "lookup HOST: REASON".
 func (e *ResolveError) Error() string { return fmt.Sprintf("lookup %s: %v", e.Host, e.Err) }
+
 // Unwrap gives the resolver's own error.
 func (e *ResolveError) Unwrap() error { return e.Err }
 
@@ -266,6 +267,7 @@ type BindError struct {
 func (e *BindError) Error() string {
 	return fmt.Sprintf("bind to %s port %d failed: %s", e.Addr, e.Port, Reason(e.Err))
 }
+
 // Unwrap gives the listen call's *net.OpError.
 func (e *BindError) Unwrap() error { return e.Err }
 
