@@ -99,8 +99,8 @@ func dumper(c *cli.Context, u *ui.UI, multi bool) (*hexdump.Dumper, error) {
 }
 
 // runServer runs s with the hex dump the flags ask for.
-func runServer(c *cli.Context, u *ui.UI, s *relay.Server, multi, graceful bool) error {
-	d, err := dumper(c, u, multi)
+func runServer(c *cli.Context, u *ui.UI, s *relay.Server, graceful bool) error {
+	d, err := dumper(c, u, s.Many())
 	if err != nil {
 		s.From.Close()
 		s.To.Close()
@@ -262,7 +262,7 @@ func ncAction(c *cli.Context, u *ui.UI) error {
 		},
 		Notify: u.Event,
 	}
-	return runServer(c, u, s, c.Bool("keep-open"), false)
+	return runServer(c, u, s, false)
 }
 
 // linger maps nc's -q (negative: forever, 0: at once) onto
@@ -346,7 +346,7 @@ func relayAction(c *cli.Context, u *ui.UI) error {
 		Admit:  acl.Check,
 		Notify: u.Event,
 	}
-	return runServer(c, u, s, true, true)
+	return runServer(c, u, s, true)
 }
 
 // serve runs s until it is done or a signal stops it. The first SIGINT or

@@ -123,6 +123,13 @@ type Server struct {
 	open   atomic.Int64
 }
 
+// Many reports whether Run may make more than one pairing, so that
+// messages and dumps should tell pairings apart.
+func (s *Server) Many() bool {
+	_, fromListens := s.From.(Listener)
+	return s.Keep || fromListens && !s.Once
+}
+
 // Kill ends every open pairing at once, cutting a drain short. It may be
 // called at any time, from any goroutine.
 func (s *Server) Kill() {
