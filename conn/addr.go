@@ -33,8 +33,11 @@ type ParseError struct {
 }
 
 // Error reads "invalid port \"99999\"", with the reason after a colon
-// when there is one.
+// when there is one, or only the reason when nothing was written.
 func (e *ParseError) Error() string {
+	if e.Value == "" && e.Reason != "" {
+		return e.Reason // nothing was written to quote
+	}
 	if e.Reason == "" {
 		return fmt.Sprintf("invalid %s %q", e.What, e.Value)
 	}
@@ -48,7 +51,7 @@ const portHint = `a port is a number from 1 to 65535 or a service name from /etc
 // where it asks the kernel to choose a free port.
 func ParsePort(s, network string, allowZero bool) (int, error) {
 	if s == "" {
-		return 0, &ParseError{What: "port", Value: s, Reason: "empty", Hint: portHint}
+		return 0, &ParseError{What: "port", Value: s, Reason: "no port given", Hint: portHint}
 	}
 	if s[0] >= '0' && s[0] <= '9' {
 		n, err := strconv.Atoi(s)
@@ -103,7 +106,7 @@ func ParsePortList(args []string) ([]int, error) {
 	}
 	for _, arg := range args {
 		if arg == "" {
-			return nil, &ParseError{What: "port list", Value: arg, Reason: "empty", Hint: `list ports as in "gnc -z host 22 80-90,443"`}
+			return nil, &ParseError{What: "port list", Value: arg, Reason: "empty port list", Hint: `list ports as in "gnc -z host 22 80-90,443"`}
 		}
 		for _, item := range strings.Split(arg, ",") {
 			// A service name may itself contain '-' (ms-sql-s), so a
@@ -148,7 +151,7 @@ const targetHint = `give the host and port as "HOST PORT", "HOST:PORT" or "[IPV6
 func ParseTarget(args []string) (host, port string, err error) {
 	switch len(args) {
 	case 0:
-		return "", "", &ParseError{What: "destination", Value: "", Reason: "no host given", Hint: targetHint}
+		return "", "", &ParseError{What: "destination", Value: "", Reason: "no host and port given", Hint: targetHint}
 	case 1:
 		host, port, err = SplitHostPort(args[0])
 		if err != nil {

@@ -169,8 +169,8 @@ func TestParsePortMessage(t *testing.T) {
 		t.Errorf("unknown service: Reason = %q, want %q", pe.Reason, "unknown service")
 	}
 	_, err = conn.ParsePort("", "tcp", false)
-	if pe := parseError(t, err, "port"); pe.Reason != "empty" {
-		t.Errorf("empty port: Reason = %q, want %q", pe.Reason, "empty")
+	if pe := parseError(t, err, "port"); pe.Reason != "no port given" || pe.Error() != "no port given" {
+		t.Errorf("empty port: Reason = %q, Error() = %q, want %q for both", pe.Reason, pe.Error(), "no port given")
 	}
 }
 
@@ -308,7 +308,7 @@ func TestParseTarget(t *testing.T) {
 		{args: []string{"[::1]]:80"}, errWhat: "address", reason: "after ]"},
 		{args: []string{"host:"}, errWhat: "address", reason: "empty port"},
 		{args: []string{"[::1]:"}, errWhat: "address", reason: "empty port"},
-		{args: []string{"host", ""}, errWhat: "port", reason: "empty"},
+		{args: []string{"host", ""}, errWhat: "port", reason: "no port given"},
 		{args: []string{"host", "0"}, errWhat: "port"},
 		{args: []string{"host:0"}, errWhat: "port"},
 		{args: []string{"host", "99999"}, errWhat: "port"},

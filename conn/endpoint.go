@@ -65,7 +65,7 @@ const endpointHint = `endpoints look like HOST:PORT, listen:[ADDR:]PORT or - (st
 func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, error) {
 	body, rawOpts, _ := strings.Cut(s, ",")
 	if body == "" {
-		return nil, &ParseError{What: "endpoint", Value: s, Reason: "empty", Hint: endpointHint}
+		return nil, &ParseError{What: "endpoint", Value: s, Reason: "empty endpoint", Hint: endpointHint}
 	}
 	sc, addr := findScheme(body)
 	if sc == nil {

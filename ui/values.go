@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gnc/conn"
 )
 
@@ -123,7 +125,12 @@ func Quiet(code int) error { return &QuietError{Code: code} }
 type SignalError struct{ Signal os.Signal }
 
 // Error names the signal, for -v.
-func (e *SignalError) Error() string { return "interrupted by " + e.Signal.String() }
+func (e *SignalError) Error() string {
+	if s, ok := e.Signal.(syscall.Signal); ok {
+		return "stopped by " + unix.SignalName(s)
+	}
+	return "stopped by " + e.Signal.String()
+}
 
 // Signaled returns a SignalError.
 func Signaled(s os.Signal) error { return &SignalError{Signal: s} }
