@@ -706,3 +706,23 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d, out %q", st, out)
 	}
 }
+
+// TestKeepOpenRecvOnly: with -k -d stdin is never read, so no client is
+// half-closed on its account, as with a single client.
+func TestKeepOpenRecvOnly(t *testing.T) {
+	out := newLockedBuffer()
+	l := start(t, opts{stdout: out}, "-lkd", "127.0.0.1", "0", "-v")
+	c, err := net.Dial("tcp", "127.0.0.1:"+l.port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hi"))
+	out.waitLen(t, 2)
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !os.IsTimeout(err) {
+		t.Fatalf("client read %d, %v; want no end of file", n, err)
+	}
+	l.signal(syscall.SIGTERM)
+	l.wait()
+}

@@ -133,13 +133,14 @@ func (s *Stdio) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 	return c, nil
 }
 
+// reader is stdin as the engine reads it; nil when stdin is never read.
 func (s *Stdio) reader() io.Reader {
+	if s.opt.RecvOnly {
+		return nil
+	}
 	var r io.Reader = s.in
 	if s.in == nil {
 		r = eofReader{}
-	}
-	if s.opt.RecvOnly {
-		return nil
 	}
 	if s.opt.CRLF {
 		r = &crlfReader{r: r}
@@ -258,14 +259,17 @@ type member struct {
 
 func (h *hub) join() (io.ReadWriteCloser, error) {
 	m := &member{h: h, chunks: make(chan []byte, 1), taken: make(chan struct{}, 1), eof: make(chan struct{}), closed: make(chan struct{})}
+	if h.s.opt.RecvOnly {
+		return m, nil // ReadHalf is nil: the engine never reads it
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.eof || h.s.opt.RecvOnly {
+	if h.eof {
 		close(m.eof)
 	} else {
 		h.members[m] = struct{}{}
 	}
-	if !h.started && !h.eof && !h.s.opt.RecvOnly {
+	if !h.started && !h.eof {
 		h.started = true
 		h.done = make(chan struct{})
 		go h.broadcast()
@@ -356,6 +360,18 @@ func (m *member) Write(p []byte) (int, error) {
 	defer m.h.outMu.Unlock()
 	return m.h.s.out.Write(p)
 }
+
+// ReadHalf is the member itself, or nil with -d, so that, as with a
+// single stdio conn, a client is never half-closed for a stdin nobody reads.
+func (m *member) ReadHalf() io.Reader {
+	if m.h.s.opt.RecvOnly {
+		return nil
+	}
+	return m
+}
+
+// WriteHalf is the member itself.
+func (m *member) WriteHalf() io.Writer { return m }
 
 // CloseWrite does nothing: stdout is shared with the other members.
 func (m *member) CloseWrite() error { return nil }
