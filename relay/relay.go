@@ -309,7 +309,12 @@ func writeHalf(c Conn) io.Writer {
 // descriptor.
 func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 	if p.opt.Tap == nil {
-		if n, handled, err := zeroCopy(w, r, p.touch); handled {
+		// Only a socket of our own is sure to be shut down or closed when
+		// the source ends (a socket on stdout may be shared).
+		_, ownSocket := w.(interface{ LocalAddr() net.Addr })
+		_, canShut := w.(closeWriter)
+		fin := ownSocket && canShut && !p.opt.NoShutdown
+		if n, handled, err := zeroCopy(w, r, p.touch, fin); handled {
 			return n, err
 		}
 	}

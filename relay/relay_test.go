@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection. Half-close
@@ -188,6 +190,65 @@ func TestIntegrity(t *testing.T) {
 				t.Errorf("tap saw direction %d wrong", i)
 			}
 		}
+	}
+}
+
+// tcpInfo reads the kernel's TCP_INFO for c.
+func tcpInfo(t *testing.T, c *net.TCPConn) *unix.TCPInfo {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ierr != nil {
+		t.Fatal(ierr)
+	}
+	return info
+}
+
+// TestLastBytesRideWithFIN: when the source has already ended behind its
+// last bytes, those bytes and the relay's FIN reach the peer in one
+// segment, and nothing changes in what the peer reads.
+func TestLastBytesRideWithFIN(t *testing.T) {
+	client, a := tcpPair(t)
+	b, server := tcpPair(t)
+	client.Write([]byte("request"))
+	client.CloseWrite()
+	// Wait for the client's FIN to reach the relay's socket, so that the
+	// copy finds bytes and end of file together.
+	deadline := time.Now().Add(10 * time.Second)
+	for tcpInfo(t, a).State != unix.BPF_TCP_CLOSE_WAIT {
+		if time.Now().After(deadline) {
+			t.Fatal("the client's FIN never reached the relay")
+		}
+		runtime.Gosched()
+	}
+	before := tcpInfo(t, server).Segs_in
+	done := make(chan Result, 1)
+	go func() { done <- Pair(context.Background(), a, b, Options{}) }()
+	server.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(server)
+	if err != nil || string(got) != "request" {
+		t.Fatalf("server read %q, %v; want \"request\" and end of file", got, err)
+	}
+	if n := tcpInfo(t, server).Segs_in - before; n != 1 {
+		t.Errorf("the request and its FIN came in %d segments, want 1", n)
+	}
+	server.Write([]byte("reply"))
+	server.Close()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	if got, err := io.ReadAll(client); err != nil || string(got) != "reply" {
+		t.Fatalf("client read %q, %v; want \"reply\" and end of file", got, err)
+	}
+	if r := waitResult(t, done); r.Err != nil || r.Bytes != [2]int64{7, 5} {
+		t.Fatalf("result %+v, want no error and 7/5 bytes", r)
 	}
 }
 
