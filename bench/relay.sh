@@ -11,7 +11,9 @@
 #    median of RUNS (sender/receiver: gnc, or nc.openbsd if gnc doesn't build),
 #    after one verification run per relay that checks the byte count.
 # 2. Connection rate: bench/cmd/backend -mode reply, bench/cmd/loadgen at -c 1
-#    and -c 50 for DURATION, directly and through each relay.
+#    and -c 50 for DURATION, directly and through each relay, with the CPU
+#    time each connection cost; then again with the endpoints pinned to
+#    CPU 0 and the relay to CPU 1.
 # 3. Idle pairings: backend -mode echo; loadgen -idle N through each relay;
 #    memory and fds per pairing, and whether fds return to the start value.
 #
@@ -20,6 +22,7 @@
 #        RELAYS ("gnc socat ncat gorelay")  ENDPOINT (gnc|nc.openbsd)
 #        PRODUCER (head|dd|zeros|zeros8k|vmsplice; default: quick contest)
 #        SECTIONS ("throughput rate idle")
+#        PIN (1: also measure the rate pinned, endpoints on CPU 0, relay on CPU 1)
 #        QUICK=1 -> RELAY_BYTES=256M RUNS=1 DURATION=3s
 # Output: Markdown on stdout, progress on stderr.
 set -u
@@ -52,6 +55,11 @@ ENDPOINT=${ENDPOINT:-$([ -n "$GNC" ] && echo gnc || echo nc.openbsd)}
 ENDPOINT_NOTE=""
 
 has_section() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
+
+# CPU pinning (taskset prefixes) for the connection-rate rows marked
+# "pinned": empty means unpinned.
+LOAD_PIN=()
+RELAY_PIN=()
 
 # run_bg CMD...: start CMD in the background without the backend's FIFO fd
 # (so only the script holds it) -> BGPID. Redirections given to run_bg are
@@ -98,7 +106,7 @@ start_relay() {
 	for ((try = 0; try < 5; try++)); do
 		port=$(free_port) || return 1
 		relay_cmd "$name" "$port" "$target" || return 1
-		run_bg timeout "$RELAY_MAX" "${XCMD[@]}" </dev/null >"$tmp/relay.out" 2>"$tmp/relay.err"
+		run_bg timeout "$RELAY_MAX" "${RELAY_PIN[@]}" "${XCMD[@]}" </dev/null >"$tmp/relay.out" 2>"$tmp/relay.err"
 		RELAY_TPID=$BGPID
 		track "$RELAY_TPID"
 		if wait_listen "$port" "$RELAY_TPID" 5; then
@@ -134,7 +142,7 @@ start_backend() {
 	shift
 	rm -f "$tmp/backend.in"
 	mkfifo "$tmp/backend.in"
-	"$BIN/backend" -addr 127.0.0.1:0 -mode "$mode" -resp 64 -max 30m "$@" \
+	"${LOAD_PIN[@]}" "$BIN/backend" -addr 127.0.0.1:0 -mode "$mode" -resp 64 -max 30m "$@" \
 		<"$tmp/backend.in" >"$tmp/backend.out" 2>"$tmp/backend.err" &
 	BACKEND_PID=$!
 	track "$BACKEND_PID"
@@ -288,6 +296,23 @@ fi
 
 # ---- 2. connection rate -----------------------------------------------------
 
+# machine_ticks: CPU time all CPUs spent busy (user, nice, system, irq,
+# softirq), in clock ticks.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+# proc_ticks PID: CPU time of PID and its reaped children, in clock ticks
+# (0 without a PID).
+proc_ticks() {
+	if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
+		sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
+	else
+		echo 0
+	fi
+}
+
+# us_per TICKS N: microseconds per item.
+us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.0f\n", t * 1e6 / hz / n }'; }
+
 # rate_target R KEY [LOADGEN ARGS...]: loadgen at -c 1 and -c 50 against
 # relay R (or none) in front of the running backend; results under "KEY c".
 rate_target() {
@@ -305,8 +330,14 @@ rate_target() {
 	fi
 	for c in 1 50; do
 		log "rate: $key -c $c for $DURATION $*"
-		j=$(timeout "$((dsec + 60))" "$BIN/loadgen" -addr "127.0.0.1:$port" -c "$c" -d "$DURATION" -req 64 -resp 64 "$@" </dev/null 2>"$tmp/loadgen.err" | tail -1)
+		m0=$(machine_ticks) r0=$(proc_ticks "${RELAY_PID:-}")
+		j=$(timeout "$((dsec + 60))" "${LOAD_PIN[@]}" "$BIN/loadgen" -addr "127.0.0.1:$port" -c "$c" -d "$DURATION" -req 64 -resp 64 "$@" </dev/null 2>"$tmp/loadgen.err" | tail -1)
+		m1=$(machine_ticks) r1=$(proc_ticks "${RELAY_PID:-}")
 		log "  $j"
+		n=$(jget "$j" conns)
+		MCPU["$key $c"]=$(us_per "$((m1 - m0))" "$n")
+		RCPU["$key $c"]=""
+		[ "$r" != none ] && RCPU["$key $c"]=$(us_per "$((r1 - r0))" "$n")
 		RATE["$key $c"]=$(jget "$j" rate)
 		P50["$key $c"]=$(jget "$j" p50_ms)
 		P99["$key $c"]=$(jget "$j" p99_ms)
@@ -320,7 +351,7 @@ rate_target() {
 }
 
 if has_section rate; then
-	declare -A RATE P50 P99 ERRS BACKLOG
+	declare -A RATE P50 P99 ERRS BACKLOG MCPU RCPU
 	dsec=$(awk -v d="$DURATION" 'BEGIN{ v = d + 0; if (d ~ /ms$/) v /= 1000; else if (d ~ /m$/) v *= 60; printf "%d", v + 1 }')
 	TARGETS=(none)
 	for r in "${RELAYS[@]}"; do relay_available "$r" && TARGETS+=("$r"); done
@@ -352,28 +383,44 @@ if has_section rate; then
 		stop_backend
 	fi
 
+	# Pinned: the load generator and the backend on CPU 0, the relay on
+	# CPU 1, as if the relay had a machine of its own. The no-relay row
+	# then runs on CPU 0 alone, so it is the endpoints' own ceiling.
+	if [ "${PIN:-1}" = 1 ] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+		LOAD_PIN=(taskset -c 0) RELAY_PIN=(taskset -c 1)
+		start_backend reply || exit 1
+		for r in "${TARGETS[@]}"; do
+			[[ " ${NOHC[*]} " == *" $r "* ]] && continue
+			rate_target "$r" "$r-pin" && ROWS+=("$r-pin")
+		done
+		stop_backend
+		LOAD_PIN=() RELAY_PIN=()
+	fi
+
 	echo "## Connection rate"
 	echo
 	echo "bench/cmd/loadgen for $DURATION per row: each connection = dial, write 64 B, half-close, read the 64 B reply to EOF, close (backend -mode reply: replies at EOF). p50/p99: whole-connection latency. Rows marked \"no FIN\" are for a relay that completed no connection that way: no half-close, the backend replies once 64 bytes arrived, the client reads 64 bytes and closes without waiting for EOF; they are compared with the no-relay row run the same way."
 	echo
-	echo "| relay | -c | conns/s | p50 ms | p99 ms | errors | x socat | % of no relay | listen backlog |"
-	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|"
+	echo "| relay | -c | conns/s | p50 ms | p99 ms | errors | x socat | % of no relay | CPU µs/conn, machine | CPU µs/conn, relay | listen backlog |"
+	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
 	for c in 1 50; do
 		for key in "${ROWS[@]}"; do
 			v=${RATE["$key $c"]:-}
+			socat=${RATE["socat $c"]:-}
 			case $key in
 			*-nohc) label="$(relay_label "${key%-nohc}") (no FIN)" base=${RATE["none-nohc $c"]:-} ;;
+			*-pin) label="$(relay_label "${key%-pin}") (pinned)" base=${RATE["none-pin $c"]:-} socat=${RATE["socat-pin $c"]:-} ;;
 			*) label=$(relay_label "$key") base=${RATE["none $c"]:-} ;;
 			esac
 			pct=$(awk -v a="$v" -v b="$base" 'BEGIN{ if (a == "" || b + 0 == 0) print "n/a"; else printf "%.0f%%\n", 100 * a / b }')
-			echo "| $label | $c | ${v:-n/a} | ${P50["$key $c"]:-n/a} | ${P99["$key $c"]:-n/a} | ${ERRS["$key $c"]:-n/a} | $(ratio "$v" "${RATE["socat $c"]:-}") | $pct | ${BACKLOG[$key]:-?} |"
+			echo "| $label | $c | ${v:-n/a} | ${P50["$key $c"]:-n/a} | ${P99["$key $c"]:-n/a} | ${ERRS["$key $c"]:-n/a} | $(ratio "$v" "$socat") | $pct | ${MCPU["$key $c"]:-n/a} | ${RCPU["$key $c"]:-} | ${BACKLOG[$key]:-?} |"
 		done
 	done
 	for r in "${RELAYS[@]}"; do
-		relay_available "$r" || echo "| $(relay_label "$r") | | n/a | | | | | gnc does not build | |"
+		relay_available "$r" || echo "| $(relay_label "$r") | | n/a | | | | | gnc does not build | | | |"
 	done
 	echo
-	echo "listen backlog: the relay's accept queue (ss Send-Q); a short one drops SYNs under -c 50, which shows as ~1 s (SYN retransmit) p99s and resets."
+	echo "listen backlog: the relay's accept queue (ss Send-Q); a short one drops SYNs under -c 50, which shows as ~1 s (SYN retransmit) p99s and resets. CPU µs/conn: busy time of the whole machine (/proc/stat: load generator, backend and relay together) and of the relay process with its reaped children (/proc/PID/stat), divided by the connections completed. Rows marked \"pinned\" run the load generator and the backend on CPU 0 and the relay on CPU 1 (taskset), as if the relay had a machine of its own; their no-relay row runs on CPU 0 alone, and their ratios compare pinned rows only."
 	echo
 fi
 
