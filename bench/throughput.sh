@@ -5,6 +5,9 @@
 # is sender and receiver on 127.0.0.1. Two inputs:
 #   pipe  PRODUCER | SENDER    (PRODUCER: the fastest zero producer found)
 #   file  SENDER < FILE        (a zero-filled regular file, in page cache)
+#   pipe2 PRODUCER2 | SENDER   (a second producer, vmsplice by default: it
+#                               copies nothing, so the sender's own cost
+#                               shows; PRODUCER2= to skip)
 # iperf3 is shown as a ceiling (same figure in both columns).
 # Time is wall clock from starting the sender until sender and receiver have
 # both exited (for a receiver that does not exit at EOF: until the sender
@@ -18,6 +21,7 @@
 # Env:   PIPE_BYTES (4G)  FILE_BYTES (2G)  RUNS (3)  VERIFY_BYTES (64M)
 #        TOOLS ("gnc nc.openbsd ncat socat socat-b262144")
 #        PRODUCER (skip the producer contest: head|dd|zeros|zeros8k|vmsplice)
+#        PRODUCER2 (vmsplice; empty: no pipe2 column)
 #        QUICK=1  -> PIPE_BYTES=512M FILE_BYTES=256M RUNS=1
 # Output: Markdown on stdout, progress on stderr.
 set -u
@@ -59,6 +63,9 @@ transfer() {
 	t0=$(now_us)
 	if [ "$input" = pipe ]; then
 		produce "$bytes" | timeout "$limit" "${SCMD[@]}" 2>"$tmp/send.err"
+		src=${PIPESTATUS[1]}
+	elif [ "$input" = pipe2 ]; then
+		produce_with "$PRODUCER2" "$bytes" | timeout "$limit" "${SCMD[@]}" 2>"$tmp/send.err"
 		src=${PIPESTATUS[1]}
 	else
 		timeout "$limit" "${SCMD[@]}" <"$INFILE" 2>"$tmp/send.err"
@@ -142,6 +149,12 @@ fi
 echo "## Producer"
 echo
 choose_producer "$PROBE_BYTES" "$((RUNS < 5 ? 5 : RUNS))"
+PRODUCER2=${PRODUCER2-vmsplice}
+INPUTS=(pipe file)
+if [ -n "$PRODUCER2" ] && [ "$PRODUCER2" != "$PRODUCER" ]; then
+	INPUTS+=(pipe2)
+	echo "Second pipe producer (column pipe2): **$PRODUCER2** ($(producer_desc "$PRODUCER2"))."
+fi
 echo
 
 # ---- input file -----------------------------------------------------------
@@ -167,7 +180,7 @@ for tool in "${TOOLS[@]}"; do
 		NOTE[$tool]="gnc does not build"
 		continue
 	fi
-	for input in pipe file; do
+	for input in "${INPUTS[@]}"; do
 		log "verify $tool ($input, $(human "$VERIFY_BYTES"))"
 		saved=$INFILE
 		INFILE=$VFILE
@@ -199,8 +212,8 @@ declare -A FAILS
 IPERF_RATES=()
 IPERFZ_RATES=()
 for ((run = 1; run <= RUNS; run++)); do
-	for input in pipe file; do
-		if [ "$input" = pipe ]; then bytes=$PIPE_BYTES; else bytes=$FILE_BYTES; fi
+	for input in "${INPUTS[@]}"; do
+		if [ "$input" = file ]; then bytes=$FILE_BYTES; else bytes=$PIPE_BYTES; fi
 		for tool in "${TOOLS[@]}"; do
 			((OK[$tool])) || continue
 			log "run $run/$RUNS: $tool $input $(human "$bytes")"
@@ -245,34 +258,48 @@ cell() { # tool input -> median or failure text
 
 echo "## Throughput (GB/s = 10^9 bytes/s, median of $RUNS)"
 echo
-echo "pipe: \`$PRODUCER $(human "$PIPE_BYTES") | SENDER\`; file: \`SENDER < $(human "$FILE_BYTES") file\`. Same tool on both ends."
+has2=0
+[[ " ${INPUTS[*]} " == *" pipe2 "* ]] && has2=1
+echo "pipe: \`$PRODUCER $(human "$PIPE_BYTES") | SENDER\`; file: \`SENDER < $(human "$FILE_BYTES") file\`$( ((has2)) && echo "; pipe2: \`$PRODUCER2 $(human "$PIPE_BYTES") | SENDER\`"). Same tool on both ends."
 echo
-echo "| tool | pipe GB/s | x nc.openbsd | file GB/s | x nc.openbsd | notes |"
-echo "|---|---:|---:|---:|---:|---|"
+if ((has2)); then
+	echo "| tool | pipe GB/s | x nc.openbsd | file GB/s | x nc.openbsd | pipe2 GB/s | x nc.openbsd | notes |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+else
+	echo "| tool | pipe GB/s | x nc.openbsd | file GB/s | x nc.openbsd | notes |"
+	echo "|---|---:|---:|---:|---:|---|"
+fi
 base_pipe=$(cell nc.openbsd pipe)
 base_file=$(cell nc.openbsd file)
+base_pipe2=$(cell nc.openbsd pipe2)
 for tool in "${TOOLS[@]}"; do
 	note=${NOTE[$tool]}
 	if ((OK[$tool])); then
 		p=$(cell "$tool" pipe)
 		f=$(cell "$tool" file)
-		note+="${FAILS["$tool pipe"]:-}${FAILS["$tool file"]:-}"
+		p2=$(cell "$tool" pipe2)
+		note+="${FAILS["$tool pipe"]:-}${FAILS["$tool file"]:-}${FAILS["$tool pipe2"]:-}"
 		if awk -v a="$p" -v b="$PRODUCER_RATE" 'BEGIN{exit !(a+0 > 0.85*b)}'; then
 			note+="pipe rate near the producer's ($PRODUCER_RATE GB/s); "
 		fi
 	else
-		p=fail f=fail
+		p=fail f=fail p2=fail
 		case $note in
-		*"lost data"*) p="lost data" f="lost data" ;;
-		*"does not build"*) p=n/a f=n/a ;;
+		*"lost data"*) p="lost data" f="lost data" p2="lost data" ;;
+		*"does not build"*) p=n/a f=n/a p2=n/a ;;
 		esac
 	fi
-	echo "| $(tool_label "$tool") | $p | $(ratio "$p" "$base_pipe") | $f | $(ratio "$f" "$base_file") | ${note%; } |"
+	c2=""
+	((has2)) && c2=" $p2 | $(ratio "$p2" "$base_pipe2") |"
+	echo "| $(tool_label "$tool") | $p | $(ratio "$p" "$base_pipe") | $f | $(ratio "$f" "$base_file") |$c2 ${note%; } |"
 done
 ip=$(median "${IPERF_RATES[@]}")
-echo "| iperf3 (ceiling) | ${ip:-n/a} | $(ratio "$ip" "$base_pipe") | ${ip:-n/a} | $(ratio "$ip" "$base_file") | iperf3 -n $(human "$PIPE_BYTES"), receiver rate; no pipe/file distinction |"
+c2=""
+((has2)) && c2=" ${ip:-n/a} | $(ratio "$ip" "$base_pipe2") |"
+echo "| iperf3 (ceiling) | ${ip:-n/a} | $(ratio "$ip" "$base_pipe") | ${ip:-n/a} | $(ratio "$ip" "$base_file") |$c2 iperf3 -n $(human "$PIPE_BYTES"), receiver rate; no pipe/file distinction |"
 ipz=$(median "${IPERFZ_RATES[@]}")
-echo "| iperf3 -Z | ${ipz:-n/a} | $(ratio "$ipz" "$base_pipe") | ${ipz:-n/a} | $(ratio "$ipz" "$base_file") | same with -Z (sender uses sendfile) |"
+((has2)) && c2=" ${ipz:-n/a} | $(ratio "$ipz" "$base_pipe2") |"
+echo "| iperf3 -Z | ${ipz:-n/a} | $(ratio "$ipz" "$base_pipe") | ${ipz:-n/a} | $(ratio "$ipz" "$base_file") |$c2 same with -Z (sender uses sendfile) |"
 echo
 echo "iperf3 copies through user space on both ends; it is the ceiling for tools that do. A tool that moves bytes in the kernel (sendfile from a file, splice into /dev/null or from a pipe) can beat it; the /dev/null sink makes such a receiver almost free."
 echo
@@ -280,7 +307,7 @@ echo "Each run (GB/s):"
 echo
 for tool in "${TOOLS[@]}"; do
 	((OK[$tool])) || continue
-	echo "- $(tool_label "$tool"): pipe ${RATES["$tool pipe"]:-none}/ file ${RATES["$tool file"]:-none}"
+	echo "- $(tool_label "$tool"): pipe ${RATES["$tool pipe"]:-none}/ file ${RATES["$tool file"]:-none}$( ((has2)) && echo "/ pipe2 ${RATES["$tool pipe2"]:-none}")"
 done
 echo "- iperf3: ${IPERF_RATES[*]:-none}"
 echo "- iperf3 -Z: ${IPERFZ_RATES[*]:-none}"
