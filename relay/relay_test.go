@@ -252,6 +252,56 @@ func TestLastBytesRideWithFIN(t *testing.T) {
 	}
 }
 
+// halves is a conn made of a separate reader and writer, as gnc's stdio
+// is; a nil r never sends.
+type halves struct {
+	r io.Reader
+	w io.WriteCloser
+}
+
+func (h halves) Read(p []byte) (int, error)  { return 0, io.EOF }
+func (h halves) Write(p []byte) (int, error) { return h.w.Write(p) }
+func (h halves) Close() error                { return h.w.Close() }
+func (h halves) ReadHalf() io.Reader         { return h.r }
+func (h halves) WriteHalf() io.Writer        { return h.w }
+
+// TestBulkTailNotHeld: once a stream into a pipe has moved enough to
+// raise the socket's low-water mark, a tail shorter than the mark that is
+// not followed by more bytes or an end of file still comes out promptly.
+func TestBulkTailNotHeld(t *testing.T) {
+	client, a := tcpPair(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	done := make(chan Result, 1)
+	go func() { done <- Pair(context.Background(), a, halves{w: pw}, Options{}) }()
+
+	payload := make([]byte, 2*bulkAfter+1000)
+	rand.NewChaCha8([32]byte{7}).Read(payload)
+	burst, tail := payload[:2*bulkAfter], payload[2*bulkAfter:]
+	got := make([]byte, len(payload))
+	pr.SetReadDeadline(time.Now().Add(10 * time.Second))
+	go client.Write(burst)
+	if n, err := io.ReadFull(pr, got[:len(burst)]); err != nil {
+		t.Fatalf("read %d of the burst's %d bytes from the pipe: %v", n, len(burst), err)
+	}
+	// The relay has drained the socket; now a tail and then nothing: no
+	// more bytes, no FIN.
+	client.Write(tail)
+	if n, err := io.ReadFull(pr, got[len(burst):]); err != nil {
+		t.Fatalf("read %d of the tail's %d bytes from the pipe: %v", n, len(tail), err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatal("the bytes out of the pipe differ from those sent")
+	}
+	client.Close()
+	if r := waitResult(t, done); r.Err != nil || r.Bytes[Forward] != int64(len(payload)) {
+		t.Fatalf("result %+v, want no error and %d bytes forward", r, len(payload))
+	}
+}
+
 // TestReset: a reset on one side ends the pairing at once with that
 // error, and resets the other side.
 func TestReset(t *testing.T) {

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -232,8 +233,17 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func(), finNext bool
 		return n, err
 	}
 	drain := func(fd int) (int64, error) { return spliceNB(p.r, fd, p.n, rawOut, flags) }
+	var bulk *lowWater
+	if src.kind == kindSocket && dst.kind != kindSocket {
+		bulk = newLowWater(src.rc, r)
+		defer bulk.stop()
+	}
 	for {
+		bulk.arm()
 		in, serr, rerr := tryIO(src.rc.Read, fill)
+		if bulk.expired(rerr) {
+			continue // the bytes that came in short of the mark go now
+		}
 		switch {
 		case perr != nil:
 			return total, perr
@@ -260,12 +270,98 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func(), finNext bool
 			total += out
 		}
 		touch()
+		bulk.moved(in)
 		if lateErr != nil {
 			return total, opError("read", r, os.NewSyscallError("splice", lateErr))
 		}
 		if eof {
 			return total, nil
 		}
+	}
+}
+
+// A stream that has been pouring in wakes its reader for every segment
+// that arrives, 8-16 KiB at a time on loopback; each wake-up costs the
+// sender too, which on a loaded machine shares the cores. lowWater raises
+// the socket's SO_RCVLOWAT once a direction has moved bulkAfter bytes, so
+// that epoll reports it readable only with bulkMark bytes queued, or at
+// its end, an error, or a nearly closed window (tcp_epollin_ready). The
+// kernel never times that wait out, so every wait is bounded by a read
+// deadline of bulkWait; at the deadline whatever has come is moved at
+// once and the mark drops back until the next bulkAfter bytes. Only a
+// socket of our own takes part (a deadline on a shared descriptor could
+// undo someone else's), and only towards stdout or a file, where a wait
+// of at most bulkWait at the tail of a burst goes unnoticed: a relay
+// between two sockets forwards every segment at once.
+type lowWater struct {
+	rc    syscall.RawConn
+	dl    interface{ SetReadDeadline(time.Time) error }
+	on    bool
+	count int64 // bytes moved since the mark last dropped
+}
+
+const (
+	bulkAfter = 4 << 20
+	bulkMark  = 256 << 10
+	bulkWait  = 2 * time.Millisecond
+)
+
+func newLowWater(rc syscall.RawConn, r io.Reader) *lowWater {
+	c, ok := r.(interface {
+		SetReadDeadline(time.Time) error
+		LocalAddr() net.Addr
+	})
+	if !ok {
+		return nil
+	}
+	return &lowWater{rc: rc, dl: c}
+}
+
+// arm bounds the coming wait while the mark is up.
+func (l *lowWater) arm() {
+	if l != nil && l.on {
+		l.dl.SetReadDeadline(time.Now().Add(bulkWait))
+	}
+}
+
+// expired reports whether err is the bound of a wait running out, and
+// if so drops the mark.
+func (l *lowWater) expired(err error) bool {
+	if l == nil || !l.on || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	l.set(1)
+	return true
+}
+
+// moved counts n bytes moved and raises the mark after bulkAfter.
+func (l *lowWater) moved(n int64) {
+	if l == nil || l.on {
+		return
+	}
+	if l.count += n; l.count >= bulkAfter {
+		l.set(bulkMark)
+	}
+}
+
+func (l *lowWater) set(mark int) {
+	var err error
+	if cerr := l.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, mark)
+	}); cerr != nil || err != nil {
+		mark = 1 // leave the socket as the kernel has it
+	}
+	l.on = mark > 1
+	l.count = 0
+	if !l.on {
+		l.dl.SetReadDeadline(time.Time{})
+	}
+}
+
+// stop leaves no deadline behind.
+func (l *lowWater) stop() {
+	if l != nil && l.on {
+		l.dl.SetReadDeadline(time.Time{})
 	}
 }
 
