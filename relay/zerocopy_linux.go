@@ -302,7 +302,7 @@ type lowWater struct {
 
 const (
 	bulkAfter = 4 << 20
-	bulkMark  = 256 << 10
+	bulkMark  = 1 << 20 // a pool pipe's worth: one fill per wake-up
 	bulkWait  = 2 * time.Millisecond
 )
 
