@@ -20,8 +20,8 @@ import (
 const bigSize = 64 << 20
 
 // TestBothWaysAtOnce sends 64 MiB each way at the same time between a
-// listening and a connecting gnc, through regular files (sendfile and
-// splice into a file) and through pipes (splice both ways), and checks
+// listening and a connecting gnc, through regular files (spliced to the
+// socket and into a file) and through pipes (splice both ways), and checks
 // every byte with SHA-256.
 func TestBothWaysAtOnce(t *testing.T) {
 	for _, kind := range []string{"files", "pipes"} {

