@@ -310,6 +310,10 @@ proc_ticks() {
 	fi
 }
 
+# tcp_out_segs: TCP segments the machine has sent (nstat's TcpOutSegs), or
+# nothing without nstat.
+tcp_out_segs() { nstat -az TcpOutSegs 2>/dev/null | awk '$1 == "TcpOutSegs" {print $2}'; }
+
 # us_per TICKS N: microseconds per item.
 us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.0f\n", t * 1e6 / hz / n }'; }
 
@@ -330,12 +334,13 @@ rate_target() {
 	fi
 	for c in 1 50; do
 		log "rate: $key -c $c for $DURATION $*"
-		m0=$(machine_ticks) r0=$(proc_ticks "${RELAY_PID:-}")
+		m0=$(machine_ticks) r0=$(proc_ticks "${RELAY_PID:-}") s0=$(tcp_out_segs)
 		j=$(timeout "$((dsec + 60))" "${LOAD_PIN[@]}" "$BIN/loadgen" -addr "127.0.0.1:$port" -c "$c" -d "$DURATION" -req 64 -resp 64 "$@" </dev/null 2>"$tmp/loadgen.err" | tail -1)
-		m1=$(machine_ticks) r1=$(proc_ticks "${RELAY_PID:-}")
+		m1=$(machine_ticks) r1=$(proc_ticks "${RELAY_PID:-}") s1=$(tcp_out_segs)
 		log "  $j"
 		n=$(jget "$j" conns)
 		MCPU["$key $c"]=$(us_per "$((m1 - m0))" "$n")
+		SEGS["$key $c"]=$(awk -v a="$s0" -v b="$s1" -v n="$n" 'BEGIN{ if (a == "" || b == "" || n + 0 == 0) print "n/a"; else printf "%.1f\n", (b - a) / n }')
 		RCPU["$key $c"]=""
 		[ "$r" != none ] && RCPU["$key $c"]=$(us_per "$((r1 - r0))" "$n")
 		RATE["$key $c"]=$(jget "$j" rate)
@@ -351,7 +356,7 @@ rate_target() {
 }
 
 if has_section rate; then
-	declare -A RATE P50 P99 ERRS BACKLOG MCPU RCPU
+	declare -A RATE P50 P99 ERRS BACKLOG MCPU RCPU SEGS
 	dsec=$(awk -v d="$DURATION" 'BEGIN{ v = d + 0; if (d ~ /ms$/) v /= 1000; else if (d ~ /m$/) v *= 60; printf "%d", v + 1 }')
 	TARGETS=(none)
 	for r in "${RELAYS[@]}"; do relay_available "$r" && TARGETS+=("$r"); done
@@ -401,8 +406,8 @@ if has_section rate; then
 	echo
 	echo "bench/cmd/loadgen for $DURATION per row: each connection = dial, write 64 B, half-close, read the 64 B reply to EOF, close (backend -mode reply: replies at EOF). p50/p99: whole-connection latency. Rows marked \"no FIN\" are for a relay that completed no connection that way: no half-close, the backend replies once 64 bytes arrived, the client reads 64 bytes and closes without waiting for EOF; they are compared with the no-relay row run the same way."
 	echo
-	echo "| relay | -c | conns/s | p50 ms | p99 ms | errors | x socat | % of no relay | CPU µs/conn, machine | CPU µs/conn, relay | listen backlog |"
-	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+	echo "| relay | -c | conns/s | p50 ms | p99 ms | errors | x socat | % of no relay | CPU µs/conn, machine | CPU µs/conn, relay | TCP segments/conn | listen backlog |"
+	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 	for c in 1 50; do
 		for key in "${ROWS[@]}"; do
 			v=${RATE["$key $c"]:-}
@@ -413,14 +418,14 @@ if has_section rate; then
 			*) label=$(relay_label "$key") base=${RATE["none $c"]:-} ;;
 			esac
 			pct=$(awk -v a="$v" -v b="$base" 'BEGIN{ if (a == "" || b + 0 == 0) print "n/a"; else printf "%.0f%%\n", 100 * a / b }')
-			echo "| $label | $c | ${v:-n/a} | ${P50["$key $c"]:-n/a} | ${P99["$key $c"]:-n/a} | ${ERRS["$key $c"]:-n/a} | $(ratio "$v" "$socat") | $pct | ${MCPU["$key $c"]:-n/a} | ${RCPU["$key $c"]:-} | ${BACKLOG[$key]:-?} |"
+			echo "| $label | $c | ${v:-n/a} | ${P50["$key $c"]:-n/a} | ${P99["$key $c"]:-n/a} | ${ERRS["$key $c"]:-n/a} | $(ratio "$v" "$socat") | $pct | ${MCPU["$key $c"]:-n/a} | ${RCPU["$key $c"]:-} | ${SEGS["$key $c"]:-n/a} | ${BACKLOG[$key]:-?} |"
 		done
 	done
 	for r in "${RELAYS[@]}"; do
-		relay_available "$r" || echo "| $(relay_label "$r") | | n/a | | | | | gnc does not build | | | |"
+		relay_available "$r" || echo "| $(relay_label "$r") | | n/a | | | | | gnc does not build | | | | |"
 	done
 	echo
-	echo "listen backlog: the relay's accept queue (ss Send-Q); a short one drops SYNs under -c 50, which shows as ~1 s (SYN retransmit) p99s and resets. CPU µs/conn: busy time of the whole machine (/proc/stat: load generator, backend and relay together) and of the relay process with its reaped children (/proc/PID/stat), divided by the connections completed. Rows marked \"pinned\" run the load generator and the backend on CPU 0 and the relay on CPU 1 (taskset), as if the relay had a machine of its own; their no-relay row runs on CPU 0 alone, and their ratios compare pinned rows only."
+	echo "listen backlog: the relay's accept queue (ss Send-Q); a short one drops SYNs under -c 50, which shows as ~1 s (SYN retransmit) p99s and resets. CPU µs/conn: busy time of the whole machine (/proc/stat: load generator, backend and relay together) and of the relay process with its reaped children (/proc/PID/stat), divided by the connections completed. TCP segments/conn: segments the machine sent (nstat TcpOutSegs, both legs and both endpoints, ACKs included) per connection completed. Rows marked \"pinned\" run the load generator and the backend on CPU 0 and the relay on CPU 1 (taskset), as if the relay had a machine of its own; their no-relay row runs on CPU 0 alone, and their ratios compare pinned rows only."
 	echo
 fi
 
