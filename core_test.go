@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -725,4 +727,43 @@ func TestKeepOpenRecvOnly(t *testing.T) {
 	}
 	l.signal(syscall.SIGTERM)
 	l.wait()
+}
+
+// TestStreamTailNotHeld: after a bulk stream into a pipe on stdout (which
+// raises the socket's low-water mark), a short tail that is not followed
+// by more bytes or an end of file still reaches stdout promptly.
+func TestStreamTailNotHeld(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	p := start(t, opts{stdout: pw}, "-lv", "127.0.0.1", "0")
+	pw.Close()
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", p.port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	payload := make([]byte, 8<<20+1000)
+	rand.NewChaCha8([32]byte{9}).Read(payload)
+	burst, tail := payload[:8<<20], payload[8<<20:]
+	got := make([]byte, len(payload))
+	pr.SetReadDeadline(time.Now().Add(20 * time.Second))
+	go c.Write(burst)
+	if n, err := io.ReadFull(pr, got[:len(burst)]); err != nil {
+		t.Fatalf("read %d of the burst's %d bytes from gnc's stdout: %v", n, len(burst), err)
+	}
+	c.Write(tail) // and then nothing: no more bytes, no FIN
+	if n, err := io.ReadFull(pr, got[len(burst):]); err != nil {
+		t.Fatalf("read %d of the tail's %d bytes from gnc's stdout: %v", n, len(tail), err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatal("gnc's stdout differs from the bytes sent")
+	}
+	c.Close()
+	if st := p.wait(); st != 0 {
+		t.Fatalf("gnc exited %d; stderr:\n%s", st, p.stderr())
+	}
 }
