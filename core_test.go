@@ -179,12 +179,7 @@ func TestKeepOpen(t *testing.T) {
 	const clients = 5
 	conns := make([]*net.TCPConn, clients)
 	for i := range conns {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns[i] = c.(*net.TCPConn)
+		conns[i] = dial(t, port)
 	}
 	for range clients {
 		l.waitLine(`^Connection received on `)
@@ -239,18 +234,10 @@ func TestKeepOpenMaxConns(t *testing.T) {
 	defer pw.Close()
 	l := start(t, opts{stdin: pr, stdout: out}, "-l", "-k", "-m", "1", "127.0.0.1", "0", "-v")
 	port := l.port()
-	first, err := net.Dial("tcp", "127.0.0.1:"+port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
+	first := dial(t, port)
 	first.Write([]byte("1"))
 	out.waitLen(t, 1)
-	second, err := net.Dial("tcp", "127.0.0.1:"+port) // completes in the backlog
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	second := dial(t, port) // completes in the backlog
 	second.Write([]byte("2"))
 	if out.waitLenFor(2, 300*time.Millisecond) {
 		t.Fatalf("second client served while the first was open: %q", out.bytes())
@@ -512,11 +499,7 @@ func TestFlagPermutations(t *testing.T) {
 			t.Parallel()
 			p := start(t, opts{stdin: "ping\n"}, args...)
 			port := p.port()
-			c, err := net.Dial("tcp", "127.0.0.1:"+port)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dial(t, port)
 			c.SetDeadline(time.Now().Add(20 * time.Second))
 			got, _ := io.ReadAll(c)
 			if string(got) != "ping\n" {
@@ -714,11 +697,7 @@ func TestVersion(t *testing.T) {
 func TestKeepOpenRecvOnly(t *testing.T) {
 	out := newLockedBuffer()
 	l := start(t, opts{stdout: out}, "-lkd", "127.0.0.1", "0", "-v")
-	c, err := net.Dial("tcp", "127.0.0.1:"+l.port())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, l.port())
 	c.Write([]byte("hi"))
 	out.waitLen(t, 2)
 	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -740,11 +719,7 @@ func TestStreamTailNotHeld(t *testing.T) {
 	defer pr.Close()
 	p := start(t, opts{stdout: pw}, "-lv", "127.0.0.1", "0")
 	pw.Close()
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", p.port()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, p.port())
 
 	payload := make([]byte, 8<<20+1000)
 	rand.NewChaCha8([32]byte{9}).Read(payload)

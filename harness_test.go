@@ -294,6 +294,18 @@ func listen(t *testing.T) (net.Listener, string) {
 	return l, port
 }
 
+// dial connects a test's client to gnc on a loopback port; the conn is
+// closed when the test ends, if the test has not closed it already.
+func dial(t *testing.T, port string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
 // closedPort returns a loopback port that refuses connections: a socket
 // is bound to it but never listens, so nobody else can take the port
 // while the test uses it.

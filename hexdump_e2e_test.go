@@ -250,10 +250,7 @@ func TestHexdumpKeepOpen(t *testing.T) {
 	l := start(t, opts{stdin: pr, stdout: io.Discard}, "-lk", "-x", "127.0.0.1", "0", "-v")
 	port := l.port()
 	for i := range 3 {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, port)
 		fmt.Fprintf(c, "client %d", i)
 		c.Close()
 	}

@@ -165,11 +165,7 @@ func TestRelayStdio(t *testing.T) {
 	// stdio to a listener: one client, like gnc -l.
 	p := start(t, opts{stdin: "hello client\n"}, "relay", "-v", "stdio", "listen:127.0.0.1:0")
 	port := p.waitLine(`listening on \S+:(\d+) `)[1]
-	c, err := net.Dial("tcp", "127.0.0.1:"+port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, port)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	got, _ := io.ReadAll(c)
 	c.Close()
@@ -198,18 +194,12 @@ func TestRelayRendezvous(t *testing.T) {
 				rounds = 3
 			}
 			for i := range rounds {
-				ca, err := net.Dial("tcp", "127.0.0.1:"+pa)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cb, err := net.Dial("tcp", "127.0.0.1:"+pb)
-				if err != nil {
-					t.Fatal(err)
-				}
+				ca := dial(t, pa)
+				cb := dial(t, pb)
 				ca.SetDeadline(time.Now().Add(20 * time.Second))
 				cb.SetDeadline(time.Now().Add(20 * time.Second))
 				fmt.Fprintf(ca, "from a %d", i)
-				ca.(*net.TCPConn).CloseWrite()
+				ca.CloseWrite()
 				got, _ := io.ReadAll(cb)
 				fmt.Fprintf(cb, "from b %d", i)
 				cb.Close()
@@ -278,10 +268,7 @@ func TestRelayUnreachable(t *testing.T) {
 	closed := closedPort(t)
 	p, port := startRelay(t, "listen:127.0.0.1:0", "127.0.0.1:"+closed)
 	for range 2 {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, port)
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 			t.Fatalf("client read %d, %v; want end of file", n, err)
@@ -300,18 +287,11 @@ func TestRelayUnreachable(t *testing.T) {
 func TestRelayMaxConns(t *testing.T) {
 	echo := newEchoServer(t)
 	p, port := startRelay(t, "-m", "1", "listen:127.0.0.1:0", "127.0.0.1:"+echo.port)
-	first, err := net.Dial("tcp", "127.0.0.1:"+port)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := dial(t, port)
 	first.SetDeadline(time.Now().Add(20 * time.Second))
 	first.Write([]byte("1"))
 	io.ReadFull(first, make([]byte, 1))
-	second, err := net.Dial("tcp", "127.0.0.1:"+port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	second := dial(t, port)
 	second.Write([]byte("2"))
 	second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if n, _ := second.Read(make([]byte, 1)); n != 0 {
@@ -346,13 +326,10 @@ func TestRelayACL(t *testing.T) {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			echo := newEchoServer(t)
 			p, port := startRelay(t, append(c.args, "listen:127.0.0.1:0", "127.0.0.1:"+echo.port)...)
-			conn, err := net.Dial("tcp", "127.0.0.1:"+port)
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := dial(t, port)
 			conn.SetDeadline(time.Now().Add(20 * time.Second))
 			conn.Write([]byte("x"))
-			conn.(*net.TCPConn).CloseWrite()
+			conn.CloseWrite()
 			got, _ := io.ReadAll(conn)
 			conn.Close()
 			if c.admit != (string(got) == "x") {
@@ -379,11 +356,7 @@ func TestRelayIdle(t *testing.T) {
 		serverSaw <- err
 	})
 	p, rport := startRelay(t, "-i", "300ms", "listen:127.0.0.1:0", "127.0.0.1:"+port)
-	c, err := net.Dial("tcp", "127.0.0.1:"+rport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, rport)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatal("client read data")
@@ -410,13 +383,9 @@ func TestRelayDrain(t *testing.T) {
 		io.Copy(c, f)
 	})
 	p, rport := startRelay(t, "--drain", "20s", "listen:127.0.0.1:0", "127.0.0.1:"+port)
-	c, err := net.Dial("tcp", "127.0.0.1:"+rport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, rport)
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	c.(*net.TCPConn).CloseWrite()
+	c.CloseWrite()
 	p.waitLine(`#\d+ open `)
 	p.signal(syscall.SIGTERM)
 	p.waitLine(`stopped accepting; waiting up to 20s for 1 open pairings$`)
@@ -535,11 +504,7 @@ func TestRelaySecondSignal(t *testing.T) {
 	defer close(release)
 	serveOne(t, l, func(c *net.TCPConn) { <-release })
 	p, rport := startRelay(t, "--drain", "1m", "listen:127.0.0.1:0", "127.0.0.1:"+port)
-	c, err := net.Dial("tcp", "127.0.0.1:"+rport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, rport)
 	p.waitLine(`#\d+ open `)
 	p.signal(syscall.SIGTERM)
 	p.waitLine(`stopped accepting`)
