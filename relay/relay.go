@@ -47,6 +47,11 @@ func (d Dir) String() string {
 	return "backward"
 }
 
+// netConn is a socket the engine's caller opened and owns (a net.Conn), as
+// opposed to standard input or output, which may be shared with other
+// processes: only such a socket is sure to be shut down or closed by us.
+type netConn interface{ LocalAddr() net.Addr }
+
 // closeWriter is a conn that can end its sending direction alone: TCP and
 // Unix stream sockets, TLS, and gnc's own stdio (which closes stdout).
 type closeWriter interface{ CloseWrite() error }
@@ -281,7 +286,7 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 // every connection. Both directions have read to end of file by then, so
 // the close cannot turn into a reset.
 func (p *pairing) closingNext(d Dir, dst Conn) bool {
-	if _, isSocket := dst.(interface{ LocalAddr() net.Addr }); !isSocket {
+	if _, isSocket := dst.(netConn); !isSocket {
 		return false
 	}
 	p.mu.Lock()
@@ -311,7 +316,7 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 	if p.opt.Tap == nil {
 		// Only a socket of our own is sure to be shut down or closed when
 		// the source ends (a socket on stdout may be shared).
-		_, ownSocket := w.(interface{ LocalAddr() net.Addr })
+		_, ownSocket := w.(netConn)
 		_, canShut := w.(closeWriter)
 		fin := ownSocket && canShut && !p.opt.NoShutdown
 		if n, handled, err := zeroCopy(w, r, p.touch, fin); handled {

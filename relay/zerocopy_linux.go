@@ -3,7 +3,6 @@ package relay
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -45,7 +44,7 @@ func fdOf(x any, forWrite bool) (rawFD, bool) {
 	if err != nil {
 		return rawFD{}, false
 	}
-	if a, ok := x.(interface{ LocalAddr() net.Addr }); ok {
+	if a, ok := x.(netConn); ok {
 		switch a.LocalAddr().Network() {
 		case "tcp", "tcp4", "tcp6", "unix":
 			return rawFD{rc, kindSocket}, true
@@ -279,8 +278,8 @@ const (
 
 func newLowWater(rc syscall.RawConn, r io.Reader) *lowWater {
 	c, ok := r.(interface {
+		netConn
 		SetReadDeadline(time.Time) error
-		LocalAddr() net.Addr
 	})
 	if !ok {
 		return nil
