@@ -1,0 +1,55 @@
+package relay
+
+import "sync/atomic"
+
+// The capabilities below are how an endpoint tells the engine what its
+// conns are. The engine never guesses from concrete types or from which
+// methods happen to exist: a wrapper (TLS, a proxy's buffered conn) says
+// what it is, or is treated as the least it could be.
+
+// OwnSocket is implemented by conns that are a stream socket gnc opened
+// and alone holds: a dialed or accepted TCP or Unix socket. Only such a
+// conn may be shut down or closed to send a FIN right behind the last
+// bytes (MSG_MORE), have socket options such as SO_RCVLOWAT raised, or
+// carry read deadlines the engine sets for its own purposes. Anything
+// without it, or whose method returns false, is treated as possibly
+// shared with other processes (standard input or output) or as a
+// wrapper whose bytes are not the socket's (TLS).
+type OwnSocket interface {
+	OwnSocket() bool
+}
+
+// Prefixed is implemented by conns that have already read bytes past
+// what their opener consumed: a proxy client reading a reply head, a
+// proxy server reading a request. The engine delivers those bytes first,
+// through the pairing's counters and taps, and then reads (or splices)
+// the conn itself, so the bytes are never lost and the rest still takes
+// the zero-copy path.
+type Prefixed interface {
+	// TakePrefix returns the bytes read ahead and forgets them: later
+	// calls, and the conn's own Read, no longer return them. It returns
+	// nil when there are none.
+	TakePrefix() []byte
+}
+
+// SingleUse is implemented by endpoints that can be opened only once,
+// such as standard I/O without -k. A server whose other side is such an
+// endpoint makes one pairing and ends, instead of accepting clients it
+// could never serve.
+type SingleUse interface {
+	SingleUse() bool
+}
+
+// Counters are live byte counts per direction, updated by every copy
+// path (splice included) as bytes are delivered, and readable at any
+// time from any goroutine (a progress meter, -vv). The zero value is
+// ready to use and counts from zero.
+type Counters struct {
+	n [2]atomic.Int64
+}
+
+// Add counts n more bytes delivered in direction d.
+func (c *Counters) Add(d Dir, n int64) { c.n[d].Add(n) }
+
+// Load returns the bytes delivered so far in direction d.
+func (c *Counters) Load(d Dir) int64 { return c.n[d].Load() }
