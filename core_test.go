@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -507,8 +509,7 @@ func TestFlagPermutations(t *testing.T) {
 			}
 			c.Close()
 			if slicesContains(args, "-k") {
-				p.signal(syscall.SIGTERM)
-				p.wait()
+				p.stop(syscall.SIGTERM, 143)
 				return
 			}
 			if st := p.wait(); st != 0 {
@@ -680,8 +681,7 @@ func TestIPv6(t *testing.T) {
 	if m := p.waitLine(`^Listening on (\S+) \d+$`); m[1] != "::1" {
 		t.Fatalf("listening on %s", m[1])
 	}
-	p.signal(syscall.SIGTERM)
-	p.wait()
+	p.stop(syscall.SIGTERM, 143)
 }
 
 // TestVersion: -V prints the version; -v is never taken for it.
@@ -704,8 +704,7 @@ func TestKeepOpenRecvOnly(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); n != 0 || !os.IsTimeout(err) {
 		t.Fatalf("client read %d, %v; want no end of file", n, err)
 	}
-	l.signal(syscall.SIGTERM)
-	l.wait()
+	l.stop(syscall.SIGTERM, 143)
 }
 
 // TestStreamTailNotHeld: after a bulk stream into a pipe on stdout (which

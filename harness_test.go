@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -24,6 +26,12 @@ import (
 var gncPath string
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv("GNC_TEST_BIN"); bin != "" {
+		// Another build under test, such as an older commit's, to check
+		// that a regression test fails without its fix.
+		gncPath = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "gnc-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -215,6 +223,15 @@ func (p *proc) exited(d time.Duration) bool {
 }
 
 func (p *proc) signal(s os.Signal) { p.cmd.Process.Signal(s) }
+
+// stop sends sig, waits for gnc to exit and checks its status.
+func (p *proc) stop(sig os.Signal, want int) {
+	p.t.Helper()
+	p.signal(sig)
+	if st := p.wait(); st != want {
+		p.t.Fatalf("exit %d after %v, want %d; stderr:\n%s", st, sig, want, p.stderr())
+	}
+}
 
 // runGNC runs gnc to completion.
 func runGNC(t *testing.T, o opts, args ...string) (stdout, stderr string, status int) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -258,6 +260,5 @@ func TestHexdumpKeepOpen(t *testing.T) {
 	if m[0][1] == m[1][1] || m[1][1] == m[2][1] {
 		t.Fatalf("clients share an id: %v", m)
 	}
-	l.signal(syscall.SIGTERM)
-	l.wait()
+	l.stop(syscall.SIGTERM, 143)
 }

@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -25,43 +28,83 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-var ncFlags = []cli.Flag{
-	&cli.BoolFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen for a connection instead of connecting"},
-	&cli.StringFlag{Name: "port", Aliases: []string{"p"}, Usage: "port to listen on (with -l), or source port to connect from"},
-	&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "address to listen on (with -l), or source address to connect from"},
-	&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "with -l, serve clients concurrently until interrupted"},
-	&cli.IntFlag{Name: "max-conns", Aliases: []string{"m"}, Usage: "with -k, at most `N` clients at once (others wait in the backlog)"},
-	&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say what happens on stderr; -vv adds a transfer summary"},
-	&cli.BoolFlag{Name: "nodns", Aliases: []string{"n"}, Usage: "numeric addresses only, no name lookups"},
-	&cli.BoolFlag{Name: "4", Usage: "IPv4 only"},
-	&cli.BoolFlag{Name: "6", Usage: "IPv6 only"},
-	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{Flag: "-w"}, Usage: "connect timeout (`DURATION`: 500ms, 2s, 1m; a bare number is seconds); with -z it defaults to 5s"},
-	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{Flag: "-i"}, Usage: "end a session idle in both directions for `DURATION`"},
-	&cli.GenericFlag{Name: "q", Value: &ui.Duration{Flag: "-q"}, Usage: "after end of file on stdin, wait at most `SECS` for the peer, then quit (negative: forever, the default)"},
-	&cli.BoolFlag{Name: "N", Usage: "accepted for OpenBSD nc scripts: gnc always half-closes at end of stdin"},
-	&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close the socket (for peers that treat FIN as an abort)"},
-	&cli.BoolFlag{Name: "recv-only", Aliases: []string{"d"}, Usage: "never read stdin"},
-	&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
-	&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
-	&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
+// ncFlags are the flags of nc mode (connect, listen, scan). They are made
+// afresh for each app, so that no flag value outlives one run.
+func ncFlags() []cli.Flag {
+	return slices.Concat([]cli.Flag{
+		&cli.BoolFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen for a connection instead of connecting"},
+		&cli.StringFlag{Name: "port", Aliases: []string{"p"}, Usage: "`PORT` to listen on (with -l), or source port to connect from"},
+		&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "`ADDR` to listen on (with -l), or source address to connect from"},
+		&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "with -l, serve clients concurrently until interrupted"},
+		maxConnsFlag("with -k, at most `N` clients at once (others wait in the backlog)"),
+		verboseFlag("say what happens on stderr; -vv adds a transfer summary"),
+	}, addressFlags(), []cli.Flag{
+		durationFlag("wait", "w", 0, "connect timeout, and end the session when no byte moves either way for `DURATION` (exit 0); a bare number is seconds; -z defaults to 5s"),
+		durationFlag("idle-timeout", "i", 0, "end a session idle in both directions for `DURATION`, as a failure (exit 1)"),
+		durationFlag("q", "", 0, "after end of file on stdin, wait at most `SECS` for the peer, then quit (negative: forever, the default)"),
+		&cli.BoolFlag{Name: "N", Usage: "accepted for OpenBSD nc scripts: gnc always half-closes at end of stdin"},
+		&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close the socket (for peers that treat FIN as an abort)"},
+		&cli.BoolFlag{Name: "recv-only", Aliases: []string{"d"}, Usage: "never read stdin"},
+		&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
+		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
+		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
+	}, dumpFlags())
 }
 
-var relayFlags = []cli.Flag{
-	&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "keep pairing: reconnect (connect to connect) or pair every arriving client (listen to listen)"},
-	&cli.BoolFlag{Name: "once", Usage: "serve a single connection, then exit"},
-	&cli.IntFlag{Name: "max-conns", Aliases: []string{"m"}, Usage: "at most `N` pairings at once; more clients wait in the listen backlog"},
-	&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log each pairing; -vv adds accepts and dial timings"},
-	&cli.BoolFlag{Name: "nodns", Aliases: []string{"n"}, Usage: "numeric addresses only, no name lookups"},
-	&cli.BoolFlag{Name: "4", Usage: "IPv4 only"},
-	&cli.BoolFlag{Name: "6", Usage: "IPv6 only"},
-	&cli.GenericFlag{Name: "wait", Aliases: []string{"w"}, Value: &ui.Duration{Flag: "-w"}, Usage: "connect timeout for the dialing side (`DURATION`)"},
-	&cli.GenericFlag{Name: "idle-timeout", Aliases: []string{"i"}, Value: &ui.Duration{Flag: "-i"}, Usage: "end a pairing idle in both directions for `DURATION`"},
-	&cli.GenericFlag{Name: "drain", Value: &ui.Duration{Flag: "--drain", D: 10 * time.Second}, Usage: "on SIGINT/SIGTERM, let open pairings finish for up to `DURATION`"},
-	&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close either side"},
-	&cli.StringSliceFlag{Name: "allow", Usage: "accept clients only from `CIDR` (repeatable)"},
-	&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
-	&cli.StringSliceFlag{Name: "allow-file", Usage: "read allowed CIDRs or addresses from `FILE`, one per line"},
-	&cli.StringSliceFlag{Name: "deny-file", Usage: "read denied CIDRs or addresses from `FILE`, one per line"},
+// relayFlags are the flags of gnc relay.
+func relayFlags() []cli.Flag {
+	return slices.Concat([]cli.Flag{
+		&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "keep pairing: reconnect (connect to connect) or pair every arriving client (listen to listen)"},
+		&cli.BoolFlag{Name: "once", Usage: "serve a single connection, then exit"},
+		maxConnsFlag("at most `N` pairings at once; more clients wait in the listen backlog"),
+		verboseFlag("log each pairing; -vv adds accepts and dial timings"),
+	}, addressFlags(), []cli.Flag{
+		durationFlag("wait", "w", 0, "connect timeout for the dialing side (`DURATION`)"),
+		durationFlag("idle-timeout", "i", 0, "end a pairing idle in both directions for `DURATION`"),
+		durationFlag("drain", "", 10*time.Second, "on SIGINT/SIGTERM, let open pairings finish for up to `DURATION`"),
+		&cli.BoolFlag{Name: "no-shutdown", Usage: "never half-close either side"},
+		&cli.StringSliceFlag{Name: "allow", Usage: "accept clients only from `CIDR` (repeatable)"},
+		&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
+		&cli.StringSliceFlag{Name: "allow-file", Usage: "read allowed CIDRs or addresses from `FILE`, one per line"},
+		&cli.StringSliceFlag{Name: "deny-file", Usage: "read denied CIDRs or addresses from `FILE`, one per line"},
+	}, dumpFlags())
+}
+
+func verboseFlag(usage string) cli.Flag {
+	return &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: usage}
+}
+
+func maxConnsFlag(usage string) cli.Flag {
+	return &cli.IntFlag{Name: "max-conns", Aliases: []string{"m"}, Usage: usage}
+}
+
+// addressFlags choose how names and address families are handled.
+func addressFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "nodns", Aliases: []string{"n"}, Usage: "numeric addresses only, no name lookups"},
+		&cli.BoolFlag{Name: "4", Usage: "IPv4 only"},
+		&cli.BoolFlag{Name: "6", Usage: "IPv6 only"},
+	}
+}
+
+// durationFlag is a flag holding a ui.Duration; def is its default.
+func durationFlag(name, alias string, def time.Duration, usage string) cli.Flag {
+	f := &cli.GenericFlag{Name: name, Value: &ui.Duration{Flag: dashed(name, alias), D: def}, Usage: usage}
+	if alias != "" {
+		f.Aliases = []string{alias}
+	}
+	return f
+}
+
+// dashed names a flag as users type it: its one-letter form if it has one.
+func dashed(name, alias string) string {
+	if alias != "" {
+		return "-" + alias
+	}
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // dumpFlags are the hex dump's flags, in every mode.
@@ -70,20 +113,26 @@ func dumpFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "hexdump", Aliases: []string{"x"}, Usage: "dump all traffic in hex on stderr ('>' sent, '<' received)"},
 		&cli.StringFlag{Name: "hexdump-file", Usage: "dump to `FILE` instead of stderr (implies -x)"},
 		&cli.BoolFlag{Name: "append", Usage: "append to the --hexdump-file instead of truncating it"},
-		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the dump by direction: `auto`, always or never (auto honours NO_COLOR)"},
+		&cli.StringFlag{Name: "color", Usage: "colour the dump by direction: `WHEN` is auto (the default: only on a terminal, not with NO_COLOR), always or never"},
 	}
 }
 
 func init() {
 	// urfave/cli's own version flag is -v, which is nc's --verbose.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version"}
-	ncFlags = append(ncFlags, dumpFlags()...)
-	relayFlags = append(relayFlags, dumpFlags()...)
-	for _, f := range append(append(ncFlags, relayFlags...), cli.VersionFlag) {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version", DisableDefaultText: true}
+	// A zero default (no bound, no limit) says nothing the usage does not.
+	stringer := cli.FlagStringer
+	cli.FlagStringer = func(f cli.Flag) string { return strings.TrimSuffix(stringer(f), " (default: 0)") }
+}
+
+// quiet turns off urfave's "(default: false)" on every switch: noise.
+func quiet(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
 		if b, ok := f.(*cli.BoolFlag); ok {
-			b.DisableDefaultText = true // "(default: false)" on every switch is noise
+			b.DisableDefaultText = true
 		}
 	}
+	return flags
 }
 
 // dumper sets up the hex dump the flags ask for, or returns nil. multi
@@ -95,11 +144,19 @@ func dumper(c *cli.Context, u *ui.UI, multi bool) (*hexdump.Dumper, error) {
 	if _, err := hexdump.ColorEnabled(c.String("color"), false, os.Getenv); err != nil {
 		return nil, ui.Usagef(`as in "--color never"`, "%v", err)
 	}
-	return hexdump.Open(c.String("hexdump-file"), c.Bool("append"), u, c.String("color"), multi)
+	d, err := hexdump.Open(c.String("hexdump-file"), c.Bool("append"), u, c.String("color"), multi)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return nil, &conn.FileError{Flag: "--hexdump-file", Path: pe.Path, Err: pe.Err, Hint: "give a file in a directory that exists and that you can write to, or -x for stderr"}
+	}
+	return d, err
 }
 
-// runServer runs s with the hex dump the flags ask for.
+// runServer runs s with the hex dump the flags ask for. graceful says
+// whether a signal lets open pairings drain (a relay serving clients) or
+// ends everything at once (a session on standard I/O).
 func runServer(c *cli.Context, u *ui.UI, s *relay.Server, graceful bool) error {
+	u.Many = s.Many()
 	d, err := dumper(c, u, s.Many())
 	if err != nil {
 		s.From.Close()
@@ -118,19 +175,20 @@ func runServer(c *cli.Context, u *ui.UI, s *relay.Server, graceful bool) error {
 }
 
 func newApp(u *ui.UI) *cli.App {
+	nc, rl := quiet(ncFlags()), quiet(relayFlags())
 	return &cli.App{
 		Name:      "gnc",
 		Usage:     "netcat, done right: connect, listen, relay and dump TCP",
 		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc relay [flags] FROM TO",
 		Version:   version(),
-		Flags:     ncFlags,
-		Action:    func(c *cli.Context) error { return ncAction(c, u) },
+		Flags:     nc,
+		Action:    func(c *cli.Context) error { return ncAction(c, u, nc) },
 		Commands: []*cli.Command{{
 			Name:      "relay",
 			Usage:     "forward between two endpoints",
 			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), listen:[ADDR:]PORT, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002",
-			Flags:     relayFlags,
-			Action:    func(c *cli.Context) error { return relayAction(c, u) },
+			Flags:     rl,
+			Action:    func(c *cli.Context) error { return relayAction(c, u, rl) },
 		}},
 		HideHelpCommand: true,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
@@ -154,19 +212,20 @@ func run(args []string) int {
 	// A reader of stdout that goes away must surface as EPIPE, handled
 	// quietly, not as a signal that skips the deferred restores.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	argv, err := normalize(args)
+	app := newApp(u)
+	argv, err := normalize(args, app)
 	if err != nil {
 		return u.Fail(err)
 	}
-	return u.Fail(newApp(u).Run(append([]string{"gnc"}, argv...)))
+	return u.Fail(app.Run(append([]string{"gnc"}, argv...)))
 }
 
 // normalize reorders the arguments of gnc or of its relay subcommand.
-func normalize(args []string) ([]string, error) {
-	top := ui.Spec(append(ncFlags, cli.VersionFlag, cli.HelpFlag)...)
+func normalize(args []string, app *cli.App) ([]string, error) {
+	top := ui.Spec(append(slices.Clone(app.Flags), cli.VersionFlag, cli.HelpFlag)...)
 	if i := ui.FirstPositional(args, top); i >= 0 && args[i] == "relay" {
 		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-		out, err := ui.Reorder(rest, ui.Spec(append(relayFlags, cli.HelpFlag)...))
+		out, err := ui.Reorder(rest, ui.Spec(append(slices.Clone(app.Commands[0].Flags), cli.HelpFlag)...))
 		return append([]string{"relay"}, out...), err
 	}
 	return ui.Reorder(args, top)
@@ -189,22 +248,34 @@ func duration(c *cli.Context, name string) time.Duration {
 	return c.Generic(name).(*ui.Duration).D
 }
 
-// durationErr returns the mistake in a duration flag's value, if any.
-func durationErr() error {
-	for _, f := range append(ncFlags, relayFlags...) {
+// checkFlags returns the first mistake in the values of flags: a
+// duration that does not parse, or a negative count or time limit where
+// only zero or more makes sense.
+func checkFlags(c *cli.Context, flags []cli.Flag) error {
+	for _, f := range flags {
 		if g, ok := f.(*cli.GenericFlag); ok {
-			if _, err := g.Value.(*ui.Duration).Value(); err != nil {
+			d := g.Value.(*ui.Duration)
+			if _, err := d.Value(); err != nil {
 				return err
 			}
+			switch g.Name {
+			case "wait", "idle-timeout":
+				if d.D < 0 {
+					return ui.Usagef(`as in "`+d.Flag+` 5s"; leave it out for no limit`, "%s takes a duration of 0 or more, not %s", d.Flag, d.Text)
+				}
+			}
 		}
+	}
+	if c.Int("max-conns") < 0 {
+		return ui.Usagef(`as in "-m 100"; leave it out for no bound`, "-m takes a number of connections, 0 or more, not %d", c.Int("max-conns"))
 	}
 	return nil
 }
 
-func ncAction(c *cli.Context, u *ui.UI) error {
+func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	u.Verbose = c.Count("verbose")
 	args := c.Args().Slice()
-	if err := durationErr(); err != nil {
+	if err := checkFlags(c, flags); err != nil {
 		return err
 	}
 	o, err := tcpOptions(c)
@@ -303,16 +374,20 @@ func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
 	return nil
 }
 
-func relayAction(c *cli.Context, u *ui.UI) error {
+func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	u.Verbose, u.Mode = c.Count("verbose"), ui.ModeRelay
 	args := c.Args().Slice()
-	if err := durationErr(); err != nil {
+	if err := checkFlags(c, flags); err != nil {
 		return err
 	}
 	if len(args) != 2 {
 		return ui.Usagef(`as in "gnc relay listen:8080 example.com:80"`, "relay needs two endpoints, FROM and TO")
 	}
 	o, err := tcpOptions(c)
+	if err != nil {
+		return err
+	}
+	acl, err := conn.NewACL(c.StringSlice("allow"), c.StringSlice("deny"), c.StringSlice("allow-file"), c.StringSlice("deny-file"))
 	if err != nil {
 		return err
 	}
@@ -326,11 +401,11 @@ func relayAction(c *cli.Context, u *ui.UI) error {
 			return err
 		}
 	}
-	acl, err := conn.NewACL(c.StringSlice("allow"), c.StringSlice("deny"), c.StringSlice("allow-file"), c.StringSlice("deny-file"))
-	if err != nil {
+	stdio := conn.IsStdio(eps[0]) || conn.IsStdio(eps[1])
+	if conn.IsStdio(eps[0]) && conn.IsStdio(eps[1]) {
 		eps[0].Close()
 		eps[1].Close()
-		return err
+		return ui.Usagef(`one end is stdio, the other a network endpoint, as in "gnc relay - example.com:80"`, "both endpoints are stdio: there is nothing to relay between")
 	}
 	s := &relay.Server{
 		From:     eps[0],
@@ -346,19 +421,30 @@ func relayAction(c *cli.Context, u *ui.UI) error {
 		Admit:  acl.Check,
 		Notify: u.Event,
 	}
-	return runServer(c, u, s, true)
+	// A relay on standard I/O is a session, as in nc mode: a signal ends
+	// it at once. A relay between network endpoints is a service, which a
+	// service manager stops cleanly: it drains.
+	return runServer(c, u, s, !stdio)
 }
 
-// serve runs s until it is done or a signal stops it. The first SIGINT or
-// SIGTERM stops accepting and, when graceful, lets open pairings drain;
-// otherwise, or on a second signal, everything ends at once and gnc exits
-// with 128 plus the signal's number.
+// stopSignals end gnc: the two a user or a service manager sends, and the
+// two a terminal sends when it goes away or on Ctrl-\. Catching them all
+// lets every deferred restore and flush run before gnc exits.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// serve runs s until it is done or a signal stops it. The first signal
+// stops accepting and, when graceful, lets open pairings drain and ends
+// with s's own result; otherwise, or on a second signal, everything ends
+// at once and gnc exits with 128 plus the signal's number.
 func serve(s *relay.Server, graceful bool) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if !graceful {
+		s.Drain = 0
+	}
 	var (
 		wg    sync.WaitGroup
 		first os.Signal

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -258,8 +260,7 @@ func TestRelayReconnect(t *testing.T) {
 	if d := time.Since(t0); d < 250*time.Millisecond+500*time.Millisecond {
 		t.Fatalf("three attempts in %v: no back-off", d)
 	}
-	p.signal(syscall.SIGTERM)
-	p.wait()
+	p.stop(syscall.SIGTERM, 0)
 }
 
 // TestRelayUnreachable: when TO cannot be reached the client is closed at
@@ -303,8 +304,7 @@ func TestRelayMaxConns(t *testing.T) {
 		t.Fatalf("second client never served: %v", err)
 	}
 	second.Close()
-	p.signal(syscall.SIGTERM)
-	p.wait()
+	p.stop(syscall.SIGTERM, 0)
 }
 
 // TestRelayACL: --allow and --deny (and their files) are checked before
@@ -341,8 +341,7 @@ func TestRelayACL(t *testing.T) {
 					t.Fatalf("refused client still made %d connections to TO", n)
 				}
 			}
-			p.signal(syscall.SIGTERM)
-			p.wait()
+			p.stop(syscall.SIGTERM, 0)
 		})
 	}
 }
@@ -365,8 +364,7 @@ func TestRelayIdle(t *testing.T) {
 		t.Fatal("server read data")
 	}
 	p.waitLine(`closed .* idle timeout$`)
-	p.signal(syscall.SIGTERM)
-	p.wait()
+	p.stop(syscall.SIGTERM, 0)
 }
 
 // TestRelayDrain: SIGTERM stops accepting but lets a transfer in flight
@@ -469,8 +467,7 @@ func TestRelayNoLeaks(t *testing.T) {
 	if after := fds(); after > before || sockets(t, pid) > 1 {
 		t.Fatalf("descriptors: %d before, %d after (%d sockets)", before, after, sockets(t, pid))
 	}
-	p.signal(syscall.SIGTERM)
-	p.wait()
+	p.stop(syscall.SIGTERM, 0)
 }
 
 // sockets counts a process's open sockets (the listener is one).

@@ -24,7 +24,8 @@ func NewACL(allow, deny, allowFiles, denyFiles []string) (*ACL, error) {
 	for _, set := range []struct {
 		rules, files []string
 		dst          *[]netip.Prefix
-	}{{allow, allowFiles, &a.allow}, {deny, denyFiles, &a.deny}} {
+		flag         string
+	}{{allow, allowFiles, &a.allow, "--allow-file"}, {deny, denyFiles, &a.deny, "--deny-file"}} {
 		for _, r := range set.rules {
 			p, err := ParsePrefix(r)
 			if err != nil {
@@ -33,7 +34,7 @@ func NewACL(allow, deny, allowFiles, denyFiles []string) (*ACL, error) {
 			*set.dst = append(*set.dst, p)
 		}
 		for _, f := range set.files {
-			ps, err := readPrefixes(f)
+			ps, err := readPrefixes(set.flag, f)
 			if err != nil {
 				return nil, err
 			}
@@ -69,10 +70,15 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 
-func readPrefixes(name string) ([]netip.Prefix, error) {
+const rulesFileHint = "give a readable file of CIDRs or addresses, one per line"
+
+// readPrefixes reads a rules file given with flag. Every problem with it
+// is a usage error naming the flag and the file, and the line when one is
+// at fault.
+func readPrefixes(flag, name string) ([]netip.Prefix, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, &FileError{Flag: flag, Path: name, Err: err, Hint: rulesFileHint}
 	}
 	defer f.Close()
 	var ps []netip.Prefix
@@ -84,12 +90,12 @@ func readPrefixes(name string) ([]netip.Prefix, error) {
 		}
 		p, err := ParsePrefix(text)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return nil, &FileError{Flag: flag, Path: name, Line: line, Err: err, Hint: prefixHint}
 		}
 		ps = append(ps, p)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, &FileError{Flag: flag, Path: name, Err: err, Hint: rulesFileHint}
 	}
 	return ps, nil
 }

@@ -269,8 +269,8 @@ func TestACLErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("NewACL with a bad line succeeded")
 			}
-			if want := bad + ":5:"; !strings.HasPrefix(err.Error(), want) {
-				t.Errorf("error %q, want it to start with %q", err, want)
+			if want := bad + ":5:"; !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "--") {
+				t.Errorf("error %q, want it to name the flag and %q", err, want)
 			}
 			pe := parseError(t, err, "address")
 			if pe.Value != "not-an-address " {
@@ -280,8 +280,8 @@ func TestACLErrors(t *testing.T) {
 	})
 	t.Run("bad CIDR", func(t *testing.T) {
 		_, err := conn.NewACL(nil, nil, []string{badCIDR}, nil)
-		if err == nil || !strings.HasPrefix(err.Error(), badCIDR+":1:") {
-			t.Fatalf("error %v, want it to start with %s:1:", err, badCIDR)
+		if err == nil || err.Error() != "--allow-file "+badCIDR+`:1: invalid CIDR "10.0.0.0/33"` {
+			t.Fatalf("error %v, want --allow-file %s:1: invalid CIDR ...", err, badCIDR)
 		}
 		parseError(t, err, "CIDR")
 	})

@@ -44,6 +44,35 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.What, e.Value, e.Reason)
 }
 
+// FileError is a file named on the command line that gnc cannot use: it
+// is missing or unreadable, or a line in it is wrong. It is a usage
+// error, reported with the flag, the file and the line.
+type FileError struct {
+	// Flag names the option that gave the file, such as "--allow-file".
+	Flag string
+	// Path is the file as the user wrote it.
+	Path string
+	// Line is the 1-based line at fault; zero when the whole file is.
+	Line int
+	// Err says what is wrong.
+	Err error
+	// Hint, if not empty, suggests what to give instead.
+	Hint string
+}
+
+// Error reads "--allow-file rules.txt:3: invalid CIDR ..." or
+// "--hexdump-file /x/dump: no such file or directory".
+func (e *FileError) Error() string {
+	where := e.Path
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s:%d", e.Path, e.Line)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Flag, where, Reason(e.Err))
+}
+
+// Unwrap gives the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
 const portHint = `a port is a number from 1 to 65535 or a service name from /etc/services, as in "gnc example.com 80" or "gnc example.com http"`
 
 // ParsePort reads a port number or a service name (looked up for network,

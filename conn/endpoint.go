@@ -244,6 +244,13 @@ func openListen(ctx context.Context, addr string, o options, d Defaults) (relay.
 	return ListenTCP(ctx, host, port, to)
 }
 
+// IsStdio reports whether e is standard I/O, which a relay treats as a
+// session rather than a service.
+func IsStdio(e relay.Endpoint) bool {
+	_, ok := e.(*Stdio)
+	return ok
+}
+
 func openStdio(_ context.Context, _ string, o options, d Defaults) (relay.Endpoint, error) {
 	var so StdioOptions
 	var err error

@@ -44,7 +44,9 @@ func (o TCPOptions) resolve(ctx context.Context, host string) ([]net.IP, error) 
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		if !familyOK(o.network(), ip) {
-			return nil, &ResolveError{Host: host, Err: fmt.Errorf("not an %s address", familyName(o.network()))}
+			// What was typed contradicts itself: a usage error, not a
+			// failed lookup.
+			return nil, &ParseError{What: "address", Value: host, Reason: fmt.Sprintf("not an %s address, and %s allows only %s", familyName(o.network()), familyFlag(o.network()), familyName(o.network())), Hint: "give an address of that family, or leave out " + familyFlag(o.network())}
 		}
 		return []net.IP{ip}, nil
 	}
@@ -79,6 +81,14 @@ func familyOK(network string, ip net.IP) bool {
 		return ip.To4() == nil
 	}
 	return true
+}
+
+// familyFlag is the flag (or endpoint option) that asks for network.
+func familyFlag(network string) string {
+	if network == "tcp6" {
+		return "-6"
+	}
+	return "-4"
 }
 
 func familyName(network string) string {
@@ -129,6 +139,12 @@ func NewTCPDialer(host, port string, o TCPOptions) (*TCPDialer, error) {
 		return nil, err
 	}
 	return &TCPDialer{TCPOptions: o, Host: host, Port: p}, nil
+}
+
+// Target is the host as typed, the port and the protocol, for messages
+// such as nc's "Connection to HOST PORT port [tcp/http] succeeded!".
+func (d *TCPDialer) Target() (host string, port int, proto string) {
+	return d.Host, d.Port, "tcp"
 }
 
 // String is "host:port", as written in a relay endpoint.
@@ -236,6 +252,10 @@ func Reason(err error) string {
 	if errors.As(err, &se) {
 		return se.Err.Error()
 	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return "timed out"
 	}
@@ -278,20 +298,26 @@ func ListenTCP(ctx context.Context, host, port string, o TCPOptions) (*TCPListen
 	if err != nil {
 		return nil, err
 	}
-	ip := ""
+	ip, network := "", o.network()
 	if host != "" {
 		ips, err := o.resolve(ctx, host)
 		if err != nil {
 			return nil, err
 		}
 		ip = ips[0].String()
+		if ips[0].To4() != nil {
+			// Go listens on both families for "tcp" with 0.0.0.0; an
+			// IPv4 address means IPv4, as for nc and socat. Only no
+			// address, or "::", means both.
+			network = "tcp4"
+		}
 	}
 	lc := net.ListenConfig{KeepAlive: o.keepAlive()}
-	l, err := lc.Listen(ctx, o.network(), net.JoinHostPort(ip, strconv.Itoa(p)))
+	l, err := lc.Listen(ctx, network, net.JoinHostPort(ip, strconv.Itoa(p)))
 	if err != nil {
 		shown := ip
 		if shown == "" {
-			shown = anyAddr(o.network())
+			shown = anyAddr(network)
 		}
 		return nil, &BindError{Addr: shown, Port: p, Err: err}
 	}

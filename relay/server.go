@@ -48,16 +48,19 @@ const (
 	// OpenFailed: Endpoint could not open a conn for pairing ID (Err);
 	// the other side, if any, was closed.
 	OpenFailed
-	// Retrying: the server will try again after Delay (attempt Attempt),
-	// because of Err.
+	// Retrying: the server will try again after Delay (attempt number
+	// Attempt, counted from 1), because of Err.
 	Retrying
 	// Opened: pairing ID starts copying between Conn and Peer.
 	Opened
 	// Closed: pairing ID ended; Result says how.
 	Closed
 	// Draining: the server stopped accepting and waits up to Delay for
-	// Attempt open pairings to end.
+	// Count open pairings to end.
 	Draining
+	// DrainExpired: the drain of Delay ran out with Count pairings still
+	// open; they are cut off now.
+	DrainExpired
 )
 
 // Event is one thing worth telling the user; which fields are set depends
@@ -73,7 +76,9 @@ type Event struct {
 	Elapsed  time.Duration
 	Delay    time.Duration
 	Attempt  int
-	Result   Result
+	// Count is a number of pairings (Draining, DrainExpired).
+	Count  int
+	Result Result
 }
 
 // Server pairs conns from two endpoints and relays between them. How many
@@ -127,7 +132,15 @@ type Server struct {
 // messages and dumps should tell pairings apart.
 func (s *Server) Many() bool {
 	_, fromListens := s.From.(Listener)
-	return s.Keep || fromListens && !s.Once
+	return s.Keep || fromListens && !s.once()
+}
+
+// once reports whether a listening From serves a single pairing: when
+// asked to, or when To can be opened only once (stdio without -k), so
+// that later clients are not accepted only to be turned away.
+func (s *Server) once() bool {
+	su, ok := s.To.(SingleUse)
+	return s.Once || ok && su.SingleUse()
 }
 
 // Kill ends every open pairing at once, cutting a drain short. It may be
@@ -176,7 +189,7 @@ func (s *Server) Run(ctx context.Context) error {
 	switch {
 	case fromListens && toListens:
 		err = s.rendezvous(ctx, killCtx)
-	case fromListens && !s.Once:
+	case fromListens && !s.once():
 		err = s.serveMany(ctx, killCtx, s.From, s.To, true)
 	case toListens && s.Keep:
 		err = s.serveMany(ctx, killCtx, s.To, s.From, false)
@@ -195,12 +208,15 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.Drain > 0 {
 			n := s.open.Load()
 			if n > 0 {
-				s.notify(Event{Kind: Draining, Delay: s.Drain, Attempt: int(n)})
+				s.notify(Event{Kind: Draining, Delay: s.Drain, Count: int(n)})
 			}
 			t := time.NewTimer(s.Drain)
 			select {
 			case <-done:
 			case <-t.C:
+				if n := s.open.Load(); n > 0 {
+					s.notify(Event{Kind: DrainExpired, Delay: s.Drain, Count: int(n)})
+				}
 			case <-killCtx.Done():
 			}
 			t.Stop()

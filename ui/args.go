@@ -6,21 +6,49 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// FlagSpec tells the argument reorderer which flags exist and which take a
-// value, by every name (without dashes).
-type FlagSpec map[string]bool
+// FlagSpec tells the argument reorderer which flags exist, by every name
+// (without dashes).
+type FlagSpec map[string]FlagArg
+
+// FlagArg is what the reorderer knows of one flag.
+type FlagArg struct {
+	// Value is set for flags that take a value.
+	Value bool
+	// Once is set for value flags that hold a single value, so that
+	// giving one twice ("-p 1 -p 2") is a mistake rather than a silent
+	// choice of the last.
+	Once bool
+	// Name is the flag's first name, shared by its aliases.
+	Name string
+}
 
 // Spec builds a FlagSpec from urfave/cli flags: boolean flags take no
-// value, every other kind does.
+// value, every other kind does, and only list flags may be repeated.
 func Spec(flags ...cli.Flag) FlagSpec {
 	s := FlagSpec{}
 	for _, f := range flags {
-		_, isBool := f.(*cli.BoolFlag)
+		var a FlagArg
+		switch f.(type) {
+		case *cli.BoolFlag:
+		case *cli.StringSliceFlag, *cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.Float64SliceFlag, *cli.UintSliceFlag, *cli.Uint64SliceFlag:
+			a.Value = true
+		default:
+			a.Value, a.Once = true, true
+		}
+		a.Name = f.Names()[0]
 		for _, n := range f.Names() {
-			s[n] = !isBool
+			s[n] = a
 		}
 	}
 	return s
+}
+
+// dash spells a flag name as typed: "-p" or "--port".
+func dash(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 const flagsHint = `"gnc --help" lists the flags; put "--" before an argument that starts with "-"`
@@ -34,6 +62,21 @@ const flagsHint = `"gnc --help" lists the flags; put "--" before an argument tha
 // positional. A flag it does not know is a usage error, never an argument.
 func Reorder(args []string, spec FlagSpec) ([]string, error) {
 	var flags, pos []string
+	given := map[string]string{} // a single-value flag's name -> how it was first written
+	seen := func(name string) error {
+		a := spec[name]
+		if !a.Once {
+			return nil
+		}
+		if first, dup := given[a.Name]; dup {
+			if first == dash(name) {
+				return Usagef(flagsHint, "flag %s given twice", first)
+			}
+			return Usagef(flagsHint, "flag %s given twice (as %s and %s)", dash(a.Name), first, dash(name))
+		}
+		given[a.Name] = dash(name)
+		return nil
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -42,10 +85,14 @@ func Reorder(args []string, spec FlagSpec) ([]string, error) {
 			i = len(args)
 		case strings.HasPrefix(a, "--"):
 			name, _, hasValue := strings.Cut(a[2:], "=")
-			takes, ok := spec[name]
+			fa, ok := spec[name]
 			if !ok || len(name) < 2 {
 				return nil, Usagef(flagsHint, "unknown flag %s", a)
 			}
+			if err := seen(name); err != nil {
+				return nil, err
+			}
+			takes := fa.Value
 			flags = append(flags, a)
 			if takes && !hasValue {
 				if i+1 >= len(args) {
@@ -64,13 +111,17 @@ func Reorder(args []string, spec FlagSpec) ([]string, error) {
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				name := a[j : j+1]
-				takes, ok := spec[name]
+				fa, ok := spec[name]
 				if !ok {
 					if j == 1 {
 						return nil, Usagef(flagsHint, "unknown flag %s", a)
 					}
 					return nil, Usagef(flagsHint, "unknown flag -%s in %s", name, a)
 				}
+				if err := seen(name); err != nil {
+					return nil, err
+				}
+				takes := fa.Value
 				flags = append(flags, "-"+name)
 				if takes {
 					if rest := a[j+1:]; rest != "" {
@@ -104,16 +155,16 @@ func FirstPositional(args []string, spec FlagSpec) int {
 			return -1
 		case strings.HasPrefix(a, "--"):
 			name, _, hasValue := strings.Cut(a[2:], "=")
-			if spec[name] && !hasValue {
+			if spec[name].Value && !hasValue {
 				i++
 			}
 		case len(a) > 2 && a[0] == '-' && isLong(spec, a[1:]):
-			if spec[a[1:]] {
+			if spec[a[1:]].Value {
 				i++
 			}
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
-				if spec[a[j:j+1]] {
+				if spec[a[j:j+1]].Value {
 					if j == len(a)-1 {
 						i++
 					}

@@ -35,7 +35,7 @@ var testFlags = []cli.Flag{
 var testSpec = ui.Spec(testFlags...)
 
 func TestSpec(t *testing.T) {
-	want := ui.FlagSpec{
+	want := map[string]bool{
 		"listen": false, "l": false, "keep-open": false, "k": false, "verbose": false, "v": false,
 		"nodns": false, "n": false, "zero": false, "z": false, "4": false, "6": false, "N": false,
 		"port": true, "p": true, "source": true, "s": true, "max-conns": true, "m": true,
@@ -47,9 +47,12 @@ func TestSpec(t *testing.T) {
 	}
 	for name, takes := range want {
 		got, ok := testSpec[name]
-		if !ok || got != takes {
-			t.Errorf("Spec[%q] = %v, %v; want %v, true", name, got, ok, takes)
+		if !ok || got.Value != takes || got.Once != (takes && name != "allow") {
+			t.Errorf("Spec[%q] = %+v, %v; want Value %v, true", name, got, ok, takes)
 		}
+	}
+	if testSpec["p"].Name != "port" || testSpec["port"].Name != "port" {
+		t.Errorf("Spec names -p %q and --port %q, want both \"port\"", testSpec["p"].Name, testSpec["port"].Name)
 	}
 	if s := ui.Spec(); len(s) != 0 {
 		t.Errorf("Spec() = %v, want empty", s)
@@ -90,7 +93,8 @@ func TestReorder(t *testing.T) {
 		{[]string{"--port", "-1"}, []string{"--port", "-1", "--"}},
 		{[]string{"--verbose", "x", "--keep-open"}, []string{"--verbose", "--keep-open", "--", "x"}},
 		{[]string{"--allow", "10.0.0.0/8", "--allow=::1"}, []string{"--allow", "10.0.0.0/8", "--allow=::1", "--"}},
-		{[]string{"--max-conns=3", "-m3", "-m", "4"}, []string{"--max-conns=3", "-m", "3", "-m", "4", "--"}},
+		{[]string{"--max-conns=3"}, []string{"--max-conns=3", "--"}},
+		{[]string{"-m3"}, []string{"-m", "3", "--"}},
 		{[]string{"-q", "-1"}, []string{"-q", "-1", "--"}},
 		{[]string{"-q-1"}, []string{"-q", "-1", "--"}},
 		{[]string{"-p", "--", "x", "-v"}, []string{"-p", "--", "-v", "--", "x"}}, // "--" is -p's value
@@ -154,6 +158,11 @@ func TestReorderErrors(t *testing.T) {
 		{[]string{"-l", "--", "-x"}, ""}, // valid: "-x" is after "--"
 		{[]string{"-l", "-", "-x"}, "unknown flag -x"},
 		{[]string{"-l", "9000", "--nope", "--"}, "--nope"},
+		{[]string{"-l", "-p", "1", "-p", "2"}, "flag -p given twice"},
+		{[]string{"-p1", "--port=2"}, "flag --port given twice (as -p and --port)"},
+		{[]string{"-m3", "-m", "4"}, "flag -m given twice"},
+		{[]string{"-w", "1", "9000", "-w2"}, "flag -w given twice"},
+		{[]string{"--allow", "::1", "--allow", "10.0.0.0/8", "-v", "-v"}, ""}, // lists and switches repeat
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -242,12 +251,12 @@ func positionals(args []string, spec ui.FlagSpec) []string {
 			return append(pos, args[i+1:]...)
 		case strings.HasPrefix(a, "--"):
 			name, _, has := strings.Cut(a[2:], "=")
-			value = spec[name] && !has
+			value = spec[name].Value && !has
 		case strings.HasPrefix(a, "-") && a != "-":
 			// The first letter taking a value ends the cluster; it takes
 			// the next argument when it is the cluster's last byte.
 			for j := 1; j < len(a); j++ {
-				if spec[a[j:j+1]] {
+				if spec[a[j:j+1]].Value {
 					value = j == len(a)-1
 					break
 				}
@@ -273,13 +282,17 @@ func flagSection(t *testing.T, out []string, spec ui.FlagSpec) int {
 			return i
 		case strings.HasPrefix(a, "--"):
 			name, _, has := strings.Cut(a[2:], "=")
-			takes, ok = spec[name]
+			var fa ui.FlagArg
+			fa, ok = spec[name]
 			if !ok || len(name) < 2 {
 				t.Fatalf("output %q: unknown long flag %q at %d", out, a, i)
 			}
+			takes = fa.Value
 			takes = takes && !has
 		case len(a) == 2 && a[0] == '-':
-			takes, ok = spec[a[1:]]
+			var fa ui.FlagArg
+			fa, ok = spec[a[1:]]
+			takes = fa.Value
 			if !ok {
 				t.Fatalf("output %q: unknown flag %q at %d", out, a, i)
 			}

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gnc/conn"
 	"gnc/relay"
 )
@@ -59,16 +57,19 @@ type UI struct {
 	// Verbose is the number of -v flags.
 	Verbose int
 	Mode    Mode
-	mu      sync.Mutex
-	fd      int
+	// Many says that the server may make several pairings (-k, a relay
+	// listener), so that one pairing's failure is a -v line rather than
+	// gnc's own end.
+	Many bool
+	mu   sync.Mutex
+	fd   int
 }
 
 // New returns a UI writing to fd 2.
 func New() *UI { return &UI{fd: 2} }
 
 // WriteBlock writes p to stderr as one unit. It copes with a stderr that
-// is non-blocking because it shares its file description with a stdin or
-// stdout gnc made non-blocking.
+// some other process sharing its file description made non-blocking.
 func (u *UI) WriteBlock(p []byte) (int, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -77,26 +78,6 @@ func (u *UI) WriteBlock(p []byte) (int, error) {
 
 // Write is WriteBlock, so a UI can be an io.Writer.
 func (u *UI) Write(p []byte) (int, error) { return u.WriteBlock(p) }
-
-func writeFull(fd int, p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Write(fd, p[done:])
-		if n > 0 {
-			done += n
-		}
-		switch err {
-		case nil:
-		case unix.EINTR:
-		case unix.EAGAIN:
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-			unix.Poll(pfd, -1)
-		default:
-			return done, err
-		}
-	}
-	return done, nil
-}
 
 // Logf prints a line at verbosity level or above.
 func (u *UI) Logf(level int, format string, args ...any) {
@@ -123,6 +104,7 @@ func (u *UI) Fail(err error) int {
 	}
 	var ue *UsageError
 	var pe *conn.ParseError
+	var fe *conn.FileError
 	var de *conn.DialError
 	var qe *QuietError
 	var se *SignalError
@@ -138,8 +120,15 @@ func (u *UI) Fail(err error) int {
 			u.Hintf("%s", ue.Hint)
 		}
 		return ExitUsage
+	case errors.As(err, &fe):
+		u.Errorf("%s", fe.Error())
+		if fe.Hint != "" {
+			u.Hintf("%s", fe.Hint)
+		}
+		return ExitUsage
 	case errors.As(err, &pe):
-		u.Errorf("%s", pe.Error())
+		// The whole message: what wraps the ParseError says where it was.
+		u.Errorf("%s", err.Error())
 		if pe.Hint != "" {
 			u.Hintf("%s", pe.Hint)
 		}
@@ -204,7 +193,7 @@ func (u *UI) Event(e relay.Event) {
 		host, port := splitAddr(remote(e.Conn))
 		u.Logf(1, "Connection received on %s %s", host, port)
 	case relay.Connected:
-		if d, ok := e.Endpoint.(*conn.TCPDialer); ok {
+		if d, ok := e.Endpoint.(target); ok {
 			u.Logf(1, "%s", connectedLine(d, e.Conn))
 		}
 	case relay.Rejected:
@@ -214,17 +203,34 @@ func (u *UI) Event(e relay.Event) {
 	case relay.Retrying:
 		u.Logf(1, "gnc: %s; trying again in %v", errorLine(e.Err), e.Delay)
 	case relay.Closed:
+		r := e.Result
+		if u.Many && r.Err != nil && u.Verbose >= 1 {
+			// One client of many failed; gnc goes on serving the others.
+			u.Logf(1, "gnc: %s: %s", addrString(remote(e.Peer)), errorLine(r.Err))
+		}
 		if u.Verbose >= 2 {
-			r := e.Result
 			u.Logf(2, "sent %d bytes, received %d bytes in %s (%s)", r.Bytes[relay.Forward], r.Bytes[relay.Backward], seconds(r.Duration), rate(r.Bytes[0]+r.Bytes[1], r.Duration))
 		}
+	case relay.DrainExpired:
+		u.drainExpired(e)
 	}
+}
+
+// drainExpired says, whatever the verbosity, how many pairings a drain
+// that ran out cut off: they ended without finishing.
+func (u *UI) drainExpired(e relay.Event) {
+	s := "s"
+	if e.Count == 1 {
+		s = ""
+	}
+	u.Errorf("drain time %v ran out: cut %d open pairing%s", e.Delay, e.Count, s)
 }
 
 // relayLevel is the verbosity at which each relay event is logged.
 var relayLevel = map[relay.EventKind]int{
 	relay.Listening: 1, relay.Accepted: 2, relay.Connected: 2, relay.Rejected: 1,
 	relay.OpenFailed: 1, relay.Retrying: 1, relay.Opened: 1, relay.Closed: 1, relay.Draining: 1,
+	relay.DrainExpired: 0,
 }
 
 func (u *UI) relayEvent(e relay.Event) {
@@ -259,7 +265,9 @@ func (u *UI) relayEvent(e relay.Event) {
 		}
 		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
 	case relay.Draining:
-		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Attempt)
+		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Count)
+	case relay.DrainExpired:
+		u.drainExpired(e)
 	}
 }
 
@@ -272,19 +280,27 @@ func errorLine(err error) string {
 	return Describe(err)
 }
 
-// connectedLine is nc's success message, naming the address actually
-// used when the host was a name.
-func connectedLine(d *conn.TCPDialer, c relay.Conn) string {
-	ip, _ := splitAddr(remote(c))
-	host := d.Host
-	if net.ParseIP(d.Host) == nil && ip != "" {
-		host = fmt.Sprintf("%s (%s)", d.Host, ip)
-	}
-	return fmt.Sprintf("Connection to %s %d port [tcp/%s] succeeded!", host, d.Port, conn.ServiceName(d.Port))
+// target is implemented by endpoints that dial a host and port: the host
+// as typed, the port, and the protocol ("tcp").
+type target interface {
+	Target() (host string, port int, proto string)
 }
 
-// ScanResult logs one port of a -z scan.
-func (u *UI) ScanResult(d *conn.TCPDialer, c relay.Conn, err error) {
+// connectedLine is nc's success message, naming the address actually
+// used when the host was a name.
+func connectedLine(d target, c relay.Conn) string {
+	ip, _ := splitAddr(remote(c))
+	h, port, proto := d.Target()
+	host := h
+	if net.ParseIP(h) == nil && ip != "" {
+		host = fmt.Sprintf("%s (%s)", h, ip)
+	}
+	return fmt.Sprintf("Connection to %s %d port [%s/%s] succeeded!", host, port, proto, conn.ServiceName(port))
+}
+
+// ScanResult logs one port of a -z scan; d is the port's dialer (a
+// *conn.TCPDialer, or any endpoint with a Target method).
+func (u *UI) ScanResult(d target, c relay.Conn, err error) {
 	if err != nil {
 		u.Logf(2, "gnc: %s", errorLine(err))
 		return

@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gnc/conn"
 )
 
@@ -126,10 +124,7 @@ type SignalError struct{ Signal os.Signal }
 
 // Error names the signal, for -v.
 func (e *SignalError) Error() string {
-	if s, ok := e.Signal.(syscall.Signal); ok {
-		return "stopped by " + unix.SignalName(s)
-	}
-	return "stopped by " + e.Signal.String()
+	return "stopped by " + signalName(e.Signal)
 }
 
 // Signaled returns a SignalError.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command zeros writes N zero bytes to stdout using large writes.
 //
 // It is the data producer for bench/throughput.sh and bench/relay.sh:
