@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ type Defaults struct {
 	// Shared lets stdio serve many conns at once (relay -k with a
 	// listener).
 	Shared bool
+	// KeyLog receives TLS key-log lines (SSLKEYLOGFILE); nil: none.
+	KeyLog io.Writer
 }
 
 // scheme is one kind of endpoint: "SCHEME:ADDRESS[,KEY[=VALUE]]...".
@@ -27,22 +30,45 @@ type scheme struct {
 	names []string // the first is the canonical one
 	form  string   // a valid form, for hints
 	keys  []string // the options it takes
+	multi []string // the options that may be given more than once
 	open  func(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error)
 }
+
+// The TLS options of dialing and of listening endpoints.
+var (
+	tlsClientKeys = []string{"servername", "ca", "pin", "cert", "key", "alpn", "insecure", "tls-min"}
+	tlsServerKeys = []string{"cert", "key", "client-ca", "client-pin", "alpn", "tls-min"}
+)
 
 // schemes lists the endpoint kinds; a new kind is one more entry.
 var schemes = []*scheme{
 	{
 		names: []string{"tcp"},
 		form:  "tcp:HOST:PORT (or just HOST:PORT)",
-		keys:  []string{"bind", "timeout", "keepalive", "ipv4", "ipv6"},
+		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6", "tls"}, tlsClientKeys...),
+		multi: []string{"pin"},
 		open:  openTCP,
+	},
+	{
+		names: []string{"tls", "ssl", "openssl"},
+		form:  "tls:HOST:PORT",
+		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6"}, tlsClientKeys...),
+		multi: []string{"pin"},
+		open:  openTLS,
 	},
 	{
 		names: []string{"listen", "tcp-listen", "tcp-l"},
 		form:  "listen:[ADDR:]PORT",
-		keys:  []string{"keepalive", "ipv4", "ipv6"},
+		keys:  append([]string{"keepalive", "ipv4", "ipv6", "tls"}, tlsServerKeys...),
+		multi: []string{"client-pin"},
 		open:  openListen,
+	},
+	{
+		names: []string{"tls-listen", "ssl-listen", "openssl-listen", "tls-l"},
+		form:  "tls-listen:[ADDR:]PORT",
+		keys:  append([]string{"keepalive", "ipv4", "ipv6"}, tlsServerKeys...),
+		multi: []string{"client-pin"},
+		open:  openTLSListen,
 	},
 	{
 		names: []string{"stdio", "-"},
@@ -54,9 +80,9 @@ var schemes = []*scheme{
 
 // planned names the endpoint kinds still to come, so that they are
 // reported as such rather than taken for host names.
-var planned = []string{"tls", "tls-listen", "ssl", "unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks5", "proxy", "http-proxy"}
+var planned = []string{"unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks5", "proxy", "http-proxy"}
 
-const endpointHint = `endpoints look like HOST:PORT, listen:[ADDR:]PORT or - (stdio), with options after commas: "listen:8080,ipv4"`
+const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT or - (stdio), with options after commas: "listen:8080,ipv4"`
 
 // ParseEndpoint reads a relay endpoint: "-" or "stdio" for standard I/O,
 // "HOST:PORT" or "tcp:HOST:PORT" to connect, "listen:[ADDR:]PORT" to
@@ -122,8 +148,9 @@ func optionsHint(sc *scheme) string {
 	return "; options: " + strings.Join(sc.keys, ", ")
 }
 
-// options are an endpoint's ",key=value" settings.
-type options map[string]string
+// options are an endpoint's ",key=value" settings; a key listed in its
+// scheme's multi may hold several values, any other holds one.
+type options map[string][]string
 
 func parseOptions(raw string, sc *scheme) (options, error) {
 	o := options{}
@@ -139,16 +166,25 @@ func parseOptions(raw string, sc *scheme) (options, error) {
 			}
 			return nil, syntaxf("unknown option %q", k)
 		}
-		if _, dup := o[k]; dup {
+		if _, dup := o[k]; dup && !slices.Contains(sc.multi, k) {
 			return nil, syntaxf("option %q given twice", k)
 		}
-		o[k] = v
+		o[k] = append(o[k], v)
 	}
 	return o, nil
 }
 
-func (o options) duration(key string, def time.Duration) (time.Duration, error) {
+// get returns the value of a single-valued key.
+func (o options) get(key string) (string, bool) {
 	v, ok := o[key]
+	if !ok {
+		return "", false
+	}
+	return v[0], true
+}
+
+func (o options) duration(key string, def time.Duration) (time.Duration, error) {
+	v, ok := o.get(key)
 	if !ok {
 		return def, nil
 	}
@@ -156,7 +192,7 @@ func (o options) duration(key string, def time.Duration) (time.Duration, error) 
 }
 
 func (o options) flag(key string) (bool, error) {
-	v, ok := o[key]
+	v, ok := o.get(key)
 	switch {
 	case !ok:
 		return false, nil
@@ -166,6 +202,47 @@ func (o options) flag(key string) (bool, error) {
 		return false, nil
 	}
 	return false, syntaxf("option %q takes no value or true/false, not %q", key, v)
+}
+
+// tls reads the TLS options of an endpoint: a client's when server is
+// false, a server's otherwise.
+func (o options) tls(server bool, d Defaults) (*TLSOptions, error) {
+	t := &TLSOptions{Endpoint: true, KeyLog: d.KeyLog, HandshakeTimeout: d.Timeout}
+	var err error
+	t.ServerName, _ = o.get("servername")
+	t.CAFile, _ = o.get("ca")
+	t.CertFile, _ = o.get("cert")
+	t.KeyFile, _ = o.get("key")
+	t.ClientCAFile, _ = o.get("client-ca")
+	if t.Insecure, err = o.flag("insecure"); err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"pin", "client-pin"} {
+		for _, v := range o[key] {
+			p, err := ParsePin(v)
+			if err != nil {
+				return nil, err
+			}
+			if key == "pin" {
+				t.Pins = append(t.Pins, p)
+			} else {
+				t.ClientPins = append(t.ClientPins, p)
+			}
+		}
+	}
+	if v, ok := o.get("alpn"); ok {
+		// Commas separate options, so protocols are separated by
+		// colons or semicolons here: "alpn=h2:http/1.1".
+		if t.ALPN, err = ParseALPN(strings.NewReplacer(";", ",", ":", ",").Replace(v)); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := o.get("tls-min"); ok {
+		if t.MinVersion, err = ParseTLSVersion(v); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 func (o options) tcp(d TCPOptions) (TCPOptions, error) {
@@ -210,7 +287,7 @@ func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 	if td.Timeout, err = o.duration("timeout", d.Timeout); err != nil {
 		return nil, err
 	}
-	if b, ok := o["bind"]; ok {
+	if b, ok := o.get("bind"); ok {
 		h, p, err := SplitHostPort(b)
 		if err != nil {
 			return nil, err
@@ -222,7 +299,27 @@ func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 			}
 		}
 	}
-	return td, nil
+	useTLS, err := o.flag("tls")
+	if err != nil || !useTLS {
+		return td, err
+	}
+	return tlsDialer(td, o, d)
+}
+
+func openTLS(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
+	e, err := openTCP(ctx, addr, o, d)
+	if err != nil {
+		return nil, err
+	}
+	return tlsDialer(e.(*TCPDialer), o, d)
+}
+
+func tlsDialer(td *TCPDialer, o options, d Defaults) (relay.Endpoint, error) {
+	t, err := o.tls(false, d)
+	if err != nil {
+		return nil, err
+	}
+	return NewTLSDialer(td, t)
 }
 
 func openListen(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
@@ -241,7 +338,34 @@ func openListen(ctx context.Context, addr string, o options, d Defaults) (relay.
 	if err != nil {
 		return nil, err
 	}
-	return ListenTCP(ctx, host, port, to)
+	useTLS, err := o.flag("tls")
+	if err != nil {
+		return nil, err
+	}
+	var srv *TLSServer
+	if useTLS {
+		// Checked before binding, so a mistake binds nothing.
+		t, err := o.tls(true, d)
+		if err != nil {
+			return nil, err
+		}
+		if srv, err = NewTLSServer(host, t); err != nil {
+			return nil, err
+		}
+	}
+	l, err := ListenTCP(ctx, host, port, to)
+	if err != nil || srv == nil {
+		return l, err
+	}
+	return srv.Listener(l), nil
+}
+
+func openTLSListen(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
+	if o == nil {
+		o = options{}
+	}
+	o["tls"] = []string{""}
+	return openListen(ctx, addr, o, d)
 }
 
 // IsStdio reports whether e is standard I/O, which a relay treats as a

@@ -197,9 +197,13 @@ func TestParseEndpointErrors(t *testing.T) {
 	}{
 		{in: "", reason: "empty"},
 		{in: ",crlf", reason: "empty"},
-		{in: "tls:host:443", reason: "not supported"},
-		{in: "TLS:host:443", reason: "not supported"},
-		{in: "ssl:host:443", reason: "not supported"},
+		{in: "tls:host:443,pin=nope", reason: "invalid pin"},
+		{in: "tls:host:443,pin=SHA256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,insecure", reason: "pin= and insecure= exclude each other"},
+		{in: "tls:host:443,client-ca=x", reason: `unknown option "client-ca"`},
+		{in: "listen:0,tls,pin=x", reason: `unknown option "pin"`},
+		{in: "tls-listen:0,tls-min=1.1", reason: "TLS 1.2 and 1.3"},
+		{in: "tls:host:443,alpn=", reason: "empty"},
+		{in: "host:443,tls,servername=a,servername=b", reason: "given twice"},
 		{in: "udp:host:53", reason: "not supported"},
 		{in: "unix:/tmp/sock", reason: "not supported"},
 		{in: "exec:ls", reason: "not supported"},
@@ -278,12 +282,12 @@ func TestParseEndpointErrors(t *testing.T) {
 // letters ("ſ" is "s"), so the test repeats that match.
 func listensOrStdio(s string) bool {
 	l := strings.ToLower(s)
-	if strings.HasPrefix(l, "listen") || strings.HasPrefix(l, "tcp-l") {
+	if strings.HasPrefix(l, "listen") || strings.HasPrefix(l, "tcp-l") || strings.Contains(l, "-l") {
 		return true
 	}
 	body, _, _ := strings.Cut(s, ",")
 	name, _, _ := strings.Cut(body, ":")
-	for _, n := range []string{"listen", "tcp-listen", "tcp-l", "stdio"} {
+	for _, n := range []string{"listen", "tcp-listen", "tcp-l", "tls-listen", "ssl-listen", "openssl-listen", "tls-l", "stdio"} {
 		if strings.EqualFold(name, n) || strings.EqualFold(body, n) {
 			return true
 		}
@@ -296,6 +300,7 @@ func FuzzParseEndpoint(f *testing.F) {
 		"host:80", "tcp:host:80", "TCP:host:80", "[::1]:80", "tcp:[::1]:80,timeout=2s,bind=127.0.0.1",
 		"tls:host:443", "host:80,timeout=xyz", "tcp:host", "host:80,ipv4,ipv6", "host:80,bind=[::1]:0",
 		"host:80,keepalive=1m,ipv6=true", "", "a:b:c",
+		"tls:host:443,servername=x,alpn=h2:http/1.1,tls-min=1.3", "host:443,tls,insecure", "tls:h:1,pin=SHA256:00",
 	} {
 		f.Add(s)
 	}
@@ -322,6 +327,9 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 		defer e.Close()
 		d, ok := e.(*conn.TCPDialer)
+		if td, isTLS := e.(*conn.TLSDialer); isTLS {
+			d, ok = td.TCPDialer, true
+		}
 		if !ok {
 			t.Fatalf("ParseEndpoint(%q) = %T, want only dialers here", s, e)
 		}

@@ -517,6 +517,32 @@ func (c *TLSConn) SetLinger(sec int) error {
 	return nil
 }
 
+// ParseALPN reads a comma-separated list of application protocols, such
+// as "h2,http/1.1".
+func ParseALPN(s string) ([]string, error) {
+	var protos []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" || len(p) > 255 {
+			return nil, &ParseError{What: "ALPN list", Value: s, Reason: "empty or over-long protocol name", Hint: `list protocols as in "h2,http/1.1"`}
+		}
+		protos = append(protos, p)
+	}
+	return protos, nil
+}
+
+// ParseTLSVersion reads "1.2" or "1.3" (also "tls1.3", "TLSv1.3").
+func ParseTLSVersion(s string) (uint16, error) {
+	v := strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "tls"), "v")
+	switch v {
+	case "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, &ParseError{What: "TLS version", Value: s, Reason: "gnc speaks TLS 1.2 and 1.3", Hint: `give "1.2" or "1.3"`}
+}
+
 // TLSPeer names a host and port for TLS messages: "example.com port 443".
 func TLSPeer(host string, port int) string {
 	return host + " port " + strconv.Itoa(port)
@@ -564,18 +590,57 @@ func (d *TLSDialer) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 // one else.
 type TLSListener struct {
 	*TCPListener
-	opt *TLSOptions
-	cfg *tls.Config
+	*TLSServer
 }
 
-// NewTLSListener makes a TLS server endpoint over l. self is the
-// certificate to present when o names none (see SelfSigned).
-func NewTLSListener(l *TCPListener, o *TLSOptions, self *tls.Certificate) (*TLSListener, error) {
+// TLSServer is a checked server configuration, made before anything is
+// bound so that a mistake in it binds nothing.
+type TLSServer struct {
+	opt  *TLSOptions
+	cfg  *tls.Config
+	self *Pin // the self-made certificate's pin, if it has one
+}
+
+// NewTLSServer checks o and builds the server side of TLS for a listener
+// on host (as typed; empty for every address). Without a certificate in
+// o it makes an ephemeral one for host and the machine's names, whose pin
+// SelfPin reports so that it can be shown.
+func NewTLSServer(host string, o *TLSOptions) (*TLSServer, error) {
+	var self *tls.Certificate
+	var pin Pin
+	if o.CertFile == "" && o.KeyFile == "" {
+		if err := o.check(true); err != nil {
+			return nil, err
+		}
+		cert, p, err := SelfSigned(SelfNames(host))
+		if err != nil {
+			return nil, fmt.Errorf("tls: making a certificate: %w", err)
+		}
+		self, pin = &cert, p
+	}
 	cfg, err := o.ServerConfig(self)
 	if err != nil {
 		return nil, err
 	}
-	return &TLSListener{TCPListener: l, opt: o, cfg: cfg}, nil
+	s := &TLSServer{opt: o, cfg: cfg}
+	if self != nil {
+		s.self = &pin
+	}
+	return s, nil
+}
+
+// Listener serves TLS on l.
+func (s *TLSServer) Listener(l *TCPListener) *TLSListener {
+	return &TLSListener{TCPListener: l, TLSServer: s}
+}
+
+// SelfPin returns the pin of the certificate the server made for itself;
+// ok is false when it presents one it was given.
+func (s *TLSServer) SelfPin() (pin Pin, ok bool) {
+	if s.self == nil {
+		return Pin{}, false
+	}
+	return *s.self, true
 }
 
 // String is "tls-listen:..." for a listener written "listen:...".

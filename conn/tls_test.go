@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -88,11 +89,15 @@ func startTLSServer(t *testing.T, o *conn.TLSOptions, self *tls.Certificate, ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl, err := conn.NewTLSListener(l, o, self)
+	if self != nil {
+		o.CertFile, o.KeyFile = writePair(t, self)
+	}
+	ts, err := conn.NewTLSServer("127.0.0.1", o)
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
 	}
+	tl := ts.Listener(l)
 	s := &tlsServer{ln: tl, errs: make(chan error, 16)}
 	_, s.port, _ = net.SplitHostPort(tl.Addr().String())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -140,6 +145,20 @@ func dialTLS(t *testing.T, host, port string, o *conn.TLSOptions) (*conn.TLSConn
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*conn.TLSConn), nil
+}
+
+// writePair writes a certificate and its key as PEM files.
+func writePair(t *testing.T, c *tls.Certificate) (certFile, keyFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	kder, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pemCert(c.Certificate[0]), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
 }
 
 func pemCert(der []byte) []byte {
