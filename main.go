@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -48,7 +49,88 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
 		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
 		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
-	}, dumpFlags())
+	}, tlsFlags(), dumpFlags())
+}
+
+// tlsFlags are nc mode's TLS flags, with ncat's names as aliases.
+func tlsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "tls", Aliases: []string{"ssl"}, Usage: "TLS on the connection: client side when connecting, server side with -l (a certificate is made if none is given)"},
+		&cli.StringFlag{Name: "ca", Aliases: []string{"ssl-trustfile"}, Usage: "trust the PEM roots in `FILE` instead of the system's"},
+		&cli.StringFlag{Name: "servername", Usage: "check the server's certificate against `NAME`, and send it (SNI), instead of the host as typed"},
+		&cli.BoolFlag{Name: "insecure", Usage: "do not verify the server's certificate"},
+		&cli.BoolFlag{Name: "ssl-verify", Usage: "accepted for ncat scripts: gnc verifies unless --insecure"},
+		&cli.StringSliceFlag{Name: "pin", Usage: "accept exactly the server certificate whose SHA-256 is `SHA256:HEX`, whatever its chain or name (repeatable)"},
+		&cli.StringFlag{Name: "cert", Aliases: []string{"ssl-cert"}, Usage: "PEM certificate `FILE` (a chain may follow it): the server's, or the client's for mutual TLS"},
+		&cli.StringFlag{Name: "key", Aliases: []string{"ssl-key"}, Usage: "PEM private key `FILE` of --cert"},
+		&cli.StringFlag{Name: "client-ca", Usage: "with -l --tls, require client certificates signed by the roots in `FILE`"},
+		&cli.StringSliceFlag{Name: "client-pin", Usage: "with -l --tls, require the client certificate `SHA256:HEX` (repeatable)"},
+		&cli.StringFlag{Name: "alpn", Usage: "application protocols to offer, or with -l to accept: `LIST`, comma-separated, as in h2,http/1.1"},
+		&cli.StringFlag{Name: "tls-min", Usage: "lowest TLS `VERSION`: 1.2 (the default) or 1.3"},
+	}
+}
+
+// tlsOnly are the flags that mean nothing without --tls.
+var tlsOnly = []string{"ca", "servername", "insecure", "pin", "cert", "key", "client-ca", "client-pin", "alpn", "tls-min"}
+
+// tlsOptions reads nc mode's TLS flags; nil when --tls is not given.
+func tlsOptions(c *cli.Context, keyLog io.Writer) (*conn.TLSOptions, error) {
+	if !c.Bool("tls") {
+		for _, name := range tlsOnly {
+			if c.IsSet(name) {
+				return nil, ui.Usagef(`as in "gnc --tls `+"--"+name+` ... HOST PORT"`, "--%s needs --tls", name)
+			}
+		}
+		return nil, nil
+	}
+	o := &conn.TLSOptions{
+		ServerName:       c.String("servername"),
+		CAFile:           c.String("ca"),
+		Insecure:         c.Bool("insecure"),
+		CertFile:         c.String("cert"),
+		KeyFile:          c.String("key"),
+		ClientCAFile:     c.String("client-ca"),
+		HandshakeTimeout: duration(c, "wait"),
+		KeyLog:           keyLog,
+	}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *[]conn.Pin
+	}{{"pin", &o.Pins}, {"client-pin", &o.ClientPins}} {
+		for _, v := range c.StringSlice(f.name) {
+			p, err := conn.ParsePin(v)
+			if err != nil {
+				return nil, err
+			}
+			*f.dst = append(*f.dst, p)
+		}
+	}
+	if v := c.String("alpn"); v != "" {
+		if o.ALPN, err = conn.ParseALPN(v); err != nil {
+			return nil, err
+		}
+	}
+	if v := c.String("tls-min"); v != "" {
+		if o.MinVersion, err = conn.ParseTLSVersion(v); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// keyLog opens the file SSLKEYLOGFILE names, as curl and browsers do, so
+// that a capture can be decrypted; nil when it is not set.
+func keyLog() (*os.File, error) {
+	name := os.Getenv("SSLKEYLOGFILE")
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, &conn.FileError{Flag: "SSLKEYLOGFILE", Path: name, Err: err, Hint: "name a file you can write to, or unset SSLKEYLOGFILE"}
+	}
+	return f, nil
 }
 
 // relayFlags are the flags of gnc relay.
@@ -282,8 +364,23 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
+	kl, err := keyLog()
+	if err != nil {
+		return err
+	}
+	if kl != nil {
+		defer kl.Close()
+	}
+	var klw io.Writer
+	if kl != nil {
+		klw = kl
+	}
+	to, err := tlsOptions(c, klw)
+	if err != nil {
+		return err
+	}
 	if c.Bool("zero") {
-		return scan(c, u, o, args)
+		return scan(c, u, o, to, args)
 	}
 	if c.Bool("keep-open") && !c.Bool("listen") {
 		return ui.Usagef(`"gnc -l -k PORT" serves many clients; to reconnect, use "gnc relay -k"`, "-k works with -l only")
@@ -294,8 +391,19 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		if err != nil {
 			return err
 		}
-		if other, err = conn.ListenTCP(c.Context, host, port, o); err != nil {
+		var srv *conn.TLSServer
+		if to != nil {
+			if srv, err = conn.NewTLSServer(host, to); err != nil {
+				return err
+			}
+		}
+		l, err := conn.ListenTCP(c.Context, host, port, o)
+		if err != nil {
 			return err
+		}
+		other = l
+		if srv != nil {
+			other = srv.Listener(l)
 		}
 	} else {
 		host, port, err := conn.ParseTarget(args)
@@ -313,6 +421,11 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 		}
 		other = d
+		if to != nil {
+			if other, err = conn.NewTLSDialer(d, to); err != nil {
+				return err
+			}
+		}
 	}
 	stdio := conn.NewStdio(conn.StdioOptions{
 		CRLF:     c.Bool("crlf"),
@@ -352,7 +465,7 @@ func linger(c *cli.Context) time.Duration {
 	}
 }
 
-func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
+func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, to *conn.TLSOptions, args []string) error {
 	if len(args) < 2 {
 		return ui.Usagef(`as in "gnc -z example.com 22 80-90,443"`, "-z needs a host and at least one port")
 	}
@@ -364,7 +477,7 @@ func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
 	if c.IsSet("wait") {
 		d.Timeout = duration(c, "wait")
 	}
-	open, err := conn.Scan(c.Context, d, ports, 64, func(r conn.ScanResult) { u.ScanResult(r.Dialer, r.Conn, r.Err) })
+	open, err := conn.Scan(c.Context, d, ports, 64, to, u.ScanResult)
 	if err != nil {
 		return err
 	}
@@ -391,7 +504,15 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
+	kl, err := keyLog()
+	if err != nil {
+		return err
+	}
 	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open")}
+	if kl != nil {
+		defer kl.Close()
+		def.KeyLog = kl
+	}
 	var eps [2]relay.Endpoint
 	for i, a := range args {
 		if eps[i], err = conn.ParseEndpoint(c.Context, a, def); err != nil {

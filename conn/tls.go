@@ -368,9 +368,13 @@ func describeHandshake(err error, peer string, client bool, timeout time.Duratio
 		te.Hint = "if the server's certificate was changed on purpose, pin the new one: " + o.name("pin") + " " + pe.Got.String()
 	case errors.As(err, &cve):
 		te.Reason = "cannot verify the certificate: " + verifyReason(cve.Err)
+		var he x509.HostnameError
 		if client && len(cve.UnverifiedCertificates) > 0 {
 			pin := PinOf(cve.UnverifiedCertificates[0])
 			te.Hint = fmt.Sprintf("to trust exactly this certificate, add %s %s; or give its CA with %s FILE, or %s to skip verification", o.name("pin"), pin, o.name("ca"), o.name("insecure"))
+			if errors.As(cve.Err, &he) {
+				te.Hint = fmt.Sprintf("connect by one of the certificate's names, or check against one with %s NAME; or trust exactly this certificate: %s %s", o.name("servername"), o.name("pin"), pin)
+			}
 		} else if !client {
 			te.Reason = "client certificate rejected: " + verifyReason(cve.Err)
 		}
@@ -494,6 +498,10 @@ func (c *TLSConn) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Insecure reports whether this client conn skipped verifying the
+// server's certificate.
+func (c *TLSConn) Insecure() bool { return c.client && c.opt.Insecure }
 
 // Unclean reports whether the peer ended its data with a bare TCP close
 // rather than a close_notify, so the end may be a truncation.

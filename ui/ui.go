@@ -61,8 +61,10 @@ type UI struct {
 	// listener), so that one pairing's failure is a -v line rather than
 	// gnc's own end.
 	Many bool
-	mu   sync.Mutex
-	fd   int
+
+	insecureOnce sync.Once
+	mu           sync.Mutex
+	fd           int
 }
 
 // New returns a UI writing to fd 2.
@@ -149,6 +151,10 @@ func (u *UI) Fail(err error) int {
 		return ExitFailure
 	}
 	u.Errorf("%s", Describe(err))
+	var h interface{ HintText() string }
+	if errors.As(err, &h) && h.HintText() != "" {
+		u.Hintf("%s", h.HintText())
+	}
 	return ExitFailure
 }
 
@@ -187,15 +193,19 @@ func (u *UI) Event(e relay.Event) {
 	}
 	switch e.Kind {
 	case relay.Listening:
+		u.selfMade(e)
 		host, port := splitAddr(e.Addr)
 		u.Logf(1, "Listening on %s %s", host, port)
 	case relay.Accepted:
 		host, port := splitAddr(remote(e.Conn))
-		u.Logf(1, "Connection received on %s %s", host, port)
+		u.Logf(1, "Connection received on %s %s%s", host, port, clientCert(e.Conn))
+		u.tlsDetails(e.Conn, "")
 	case relay.Connected:
 		if d, ok := e.Endpoint.(target); ok {
 			u.Logf(1, "%s", connectedLine(d, e.Conn))
 		}
+		u.insecure(e.Conn)
+		u.tlsDetails(e.Conn, "")
 	case relay.Rejected:
 		u.Logf(1, "gnc: refused %s: %v", addrString(remote(e.Conn)), e.Err)
 	case relay.OpenFailed:
@@ -204,6 +214,7 @@ func (u *UI) Event(e relay.Event) {
 		u.Logf(1, "gnc: %s; trying again in %v", errorLine(e.Err), e.Delay)
 	case relay.Closed:
 		r := e.Result
+		u.unclean(e, "")
 		if u.Many && r.Err != nil && u.Verbose >= 1 {
 			// One client of many failed; gnc goes on serving the others.
 			u.Logf(1, "gnc: %s: %s", addrString(remote(e.Peer)), errorLine(r.Err))
@@ -233,18 +244,29 @@ var relayLevel = map[relay.EventKind]int{
 	relay.DrainExpired: 0,
 }
 
+// relayAlways are the relay events that say something at any verbosity.
+var relayAlways = map[relay.EventKind]bool{relay.Listening: true, relay.Connected: true}
+
 func (u *UI) relayEvent(e relay.Event) {
-	if u.Verbose < relayLevel[e.Kind] {
+	if u.Verbose < relayLevel[e.Kind] && !relayAlways[e.Kind] {
 		return // before any formatting: this runs for every connection
 	}
 	now := time.Now().Format("15:04:05.000")
 	switch e.Kind {
 	case relay.Listening:
+		u.selfMade(e)
 		u.Logf(1, "%s listening on %s (%s)", now, addrString(e.Addr), e.Endpoint)
 	case relay.Accepted:
-		u.Logf(2, "%s #%d accepted %s on %s", now, e.ID, addrString(remote(e.Conn)), e.Endpoint)
+		u.Logf(2, "%s #%d accepted %s on %s%s", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, clientCert(e.Conn))
+		if u.Verbose >= 2 {
+			u.tlsDetails(e.Conn, fmt.Sprintf("%s #%d ", now, e.ID))
+		}
 	case relay.Connected:
+		u.insecure(e.Conn)
 		u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+		if u.Verbose >= 2 {
+			u.tlsDetails(e.Conn, fmt.Sprintf("%s #%d ", now, e.ID))
+		}
 	case relay.Rejected:
 		u.Logf(1, "%s #%d refused %s: %v", now, e.ID, addrString(remote(e.Conn)), e.Err)
 	case relay.OpenFailed:
@@ -259,6 +281,7 @@ func (u *UI) relayEvent(e relay.Event) {
 		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer))
 	case relay.Closed:
 		r := e.Result
+		u.unclean(e, fmt.Sprintf("%s #%d ", now, e.ID))
 		reason := r.Reason
 		if r.Err != nil && !errors.Is(r.Err, relay.ErrIdle) {
 			reason += ": " + Describe(r.Err)
@@ -298,14 +321,24 @@ func connectedLine(d target, c relay.Conn) string {
 	return fmt.Sprintf("Connection to %s %d port [%s/%s] succeeded!", host, port, proto, conn.ServiceName(port))
 }
 
-// ScanResult logs one port of a -z scan; d is the port's dialer (a
-// *conn.TCPDialer, or any endpoint with a Target method).
-func (u *UI) ScanResult(d target, c relay.Conn, err error) {
-	if err != nil {
-		u.Logf(2, "gnc: %s", errorLine(err))
-		return
+// ScanResult logs one port of a -z scan: open ports at -v (with what TLS
+// showed, when the scan handshakes), closed ones at -vv.
+func (u *UI) ScanResult(r conn.ScanResult) {
+	switch {
+	case r.Open && r.Err == nil:
+		u.Logf(1, "%s", connectedLine(r.Dialer, r.Conn))
+		u.tlsDetails(r.Conn, "")
+	case r.Open:
+		u.Logf(1, "%s", connectedLine(r.Dialer, nil))
+		u.Logf(1, "gnc: %s", errorLine(r.Err))
+	case r.Conn == nil && r.Err != nil:
+		var te *conn.TLSError
+		level := 2
+		if errors.As(r.Err, &te) {
+			level = 1 // it accepted, but TLS failed: worth saying at -v
+		}
+		u.Logf(level, "gnc: %s", errorLine(r.Err))
 	}
-	u.Logf(1, "%s", connectedLine(d, c))
 }
 
 func remote(c relay.Conn) net.Addr {
