@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"gnc/conn"
+	"gnc/internal/testca"
 )
 
 func TestParseEndpointTLS(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	srv := ca.server()
+	ca := testca.New(t, "ca")
+	srv := ca.Server()
 	pin := conn.PinOf(srv.Cert).String()
 	ctx := context.Background()
 	for _, in := range []string{

@@ -493,10 +493,33 @@ func (c *TLSConn) HandshakeContext(ctx context.Context) error {
 // most TLS stacks accept, and Unclean reports it.
 func (c *TLSConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if err != nil && err != io.EOF {
+		err = c.alert(err)
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		err = &net.OpError{Op: "read", Net: "tls", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: errors.New("the peer closed the connection in the middle of a TLS record: the data is cut short")}
 	}
 	return n, err
+}
+
+// Write writes plaintext; an alert from the peer is one line naming it.
+func (c *TLSConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		err = c.alert(err)
+	}
+	return n, err
+}
+
+// alert turns an alert the peer sent after the handshake (a TLS 1.3
+// server refusing the client's certificate, say) into a *TLSError naming
+// the peer; other errors pass unchanged.
+func (c *TLSConn) alert(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "remote error" {
+		return &TLSError{Peer: c.peer, Reason: "remote error: " + oe.Err.Error(), Err: err}
+	}
+	return err
 }
 
 // Insecure reports whether this client conn skipped verifying the

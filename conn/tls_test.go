@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gnc/conn"
+	"gnc/internal/testca"
 )
 
 func TestParsePin(t *testing.T) {
@@ -171,8 +172,8 @@ func echoTLS(c *conn.TLSConn) {
 }
 
 func TestTLSVerify(t *testing.T) {
-	ca := newTestCA(t, "gnc test CA")
-	good := ca.server()
+	ca := testca.New(t, "gnc test CA")
+	good := ca.Server()
 	srv := startTLSServer(t, &conn.TLSOptions{CertFile: good.CertFile, KeyFile: good.KeyFile}, nil, echoTLS)
 
 	for _, host := range []string{"localhost", "127.0.0.1"} {
@@ -202,7 +203,7 @@ func TestTLSVerify(t *testing.T) {
 	_, err = dialTLS(t, "127.0.0.1", srv.port, &conn.TLSOptions{})
 	check("unknown authority", err, "signed by an unknown authority (CN=gnc test CA)", "--ca FILE")
 
-	old := ca.issue("expired", []string{"127.0.0.1"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	old := ca.Issue("expired", []string{"127.0.0.1"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	expSrv := startTLSServer(t, &conn.TLSOptions{CertFile: old.CertFile, KeyFile: old.KeyFile}, nil, echoTLS)
 	_, err = dialTLS(t, "127.0.0.1", expSrv.port, &conn.TLSOptions{CAFile: ca.File})
 	check("expired", err, "expired on "+old.Cert.NotAfter.UTC().Format("2006-01-02 15:04 MST"), "--insecure")
@@ -249,10 +250,10 @@ func TestTLSSelfSignedPin(t *testing.T) {
 }
 
 func TestTLSMutual(t *testing.T) {
-	ca := newTestCA(t, "gnc client CA")
-	srvLeaf := ca.server()
-	client := ca.issue("alice", nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	stranger := newTestCA(t, "stranger").issue("mallory", nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	ca := testca.New(t, "gnc client CA")
+	srvLeaf := ca.Server()
+	client := ca.Issue("alice", nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	stranger := testca.New(t, "stranger").Issue("mallory", nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	subjects := make(chan string, 4)
 	srv := startTLSServer(t, &conn.TLSOptions{CertFile: srvLeaf.CertFile, KeyFile: srvLeaf.KeyFile, ClientCAFile: ca.File}, nil, func(c *conn.TLSConn) {
 		subjects <- c.ConnectionState().PeerCertificates[0].Subject.CommonName
@@ -422,8 +423,8 @@ func listenTCP(t *testing.T) (net.Listener, string) {
 // TestTLSOptionMistakes: contradictions and bad files are usage errors,
 // found before anything is dialed.
 func TestTLSOptionMistakes(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	a, b := ca.server(), ca.issue("other", nil, time.Now(), time.Now().Add(time.Hour))
+	ca := testca.New(t, "ca")
+	a, b := ca.Server(), ca.Issue("other", nil, time.Now(), time.Now().Add(time.Hour))
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	pin := conn.PinOf(a.Cert)
 	for _, c := range []struct {

@@ -1,4 +1,6 @@
-package conn_test
+// Package testca makes certificate authorities and certificates for
+// gnc's tests: PEM files in a test's temporary directory.
+package testca
 
 import (
 	"crypto/ecdsa"
@@ -12,32 +14,45 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
-// testCA is a certificate authority made for one test, writing PEM files
+// CA is a certificate authority made for one test, writing PEM files
 // into the test's temporary directory.
-type testCA struct {
+type CA struct {
 	t    *testing.T
 	dir  string
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
 	// File is the CA certificate's PEM file.
 	File string
+	// Cert is the CA's certificate.
+	Cert *x509.Certificate
 }
 
-var serial int64
+var (
+	mu     sync.Mutex
+	serial int64
+)
 
-func newTestCA(t *testing.T, name string) *testCA {
+func next() *big.Int {
+	mu.Lock()
+	defer mu.Unlock()
+	serial++
+	return big.NewInt(serial)
+}
+
+// New makes a CA whose certificate's common name is name.
+func New(t *testing.T, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
+		SerialNumber:          next(),
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -50,12 +65,13 @@ func newTestCA(t *testing.T, name string) *testCA {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{t: t, dir: t.TempDir(), cert: cert, key: key}
-	ca.File = ca.write(name+"-ca.pem", "CERTIFICATE", der)
+	ca := &CA{t: t, dir: t.TempDir(), cert: cert, key: key, Cert: cert}
+	ca.File = ca.Write(name+"-ca.pem", "CERTIFICATE", der)
 	return ca
 }
 
-func (ca *testCA) write(name, typ string, der []byte) string {
+// Write writes der as a PEM block of typ into the CA's directory.
+func (ca *CA) Write(name, typ string, der []byte) string {
 	p := filepath.Join(ca.dir, name)
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		ca.t.Fatal(err)
@@ -63,24 +79,23 @@ func (ca *testCA) write(name, typ string, der []byte) string {
 	return p
 }
 
-// leaf is a certificate the CA issued, with its files.
-type leaf struct {
+// Leaf is a certificate the CA issued, with its files.
+type Leaf struct {
 	CertFile, KeyFile string
 	Cert              *x509.Certificate
 	Pair              tls.Certificate
 }
 
-// issue makes a leaf for names (DNS names or IP addresses), valid from
+// Issue makes a leaf for names (DNS names or IP addresses), valid from
 // notBefore to notAfter, usable by servers and clients.
-func (ca *testCA) issue(cn string, names []string, notBefore, notAfter time.Time) leaf {
+func (ca *CA) Issue(cn string, names []string, notBefore, notAfter time.Time) Leaf {
 	ca.t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		ca.t.Fatal(err)
 	}
-	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
+		SerialNumber: next(),
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
@@ -102,9 +117,9 @@ func (ca *testCA) issue(cn string, names []string, notBefore, notAfter time.Time
 	if err != nil {
 		ca.t.Fatal(err)
 	}
-	l := leaf{
-		CertFile: ca.write(cn+".pem", "CERTIFICATE", der),
-		KeyFile:  ca.write(cn+"-key.pem", "EC PRIVATE KEY", kder),
+	l := Leaf{
+		CertFile: ca.Write(cn+".pem", "CERTIFICATE", der),
+		KeyFile:  ca.Write(cn+"-key.pem", "EC PRIVATE KEY", kder),
 	}
 	l.Cert, _ = x509.ParseCertificate(der)
 	if l.Pair, err = tls.LoadX509KeyPair(l.CertFile, l.KeyFile); err != nil {
@@ -113,7 +128,7 @@ func (ca *testCA) issue(cn string, names []string, notBefore, notAfter time.Time
 	return l
 }
 
-// server issues a leaf valid now for localhost and 127.0.0.1.
-func (ca *testCA) server() leaf {
-	return ca.issue("server", []string{"localhost", "127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+// Server issues a leaf valid now for localhost and 127.0.0.1.
+func (ca *CA) Server() Leaf {
+	return ca.Issue("server", []string{"localhost", "127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 }
