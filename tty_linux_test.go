@@ -55,8 +55,8 @@ func nonblocking(t *testing.T, f *os.File) bool {
 }
 
 // TestTerminalPeerEOF: with a terminal on stdin, the peer's end of file
-// ends the session (nobody can be expected to press Ctrl-D), and gnc puts
-// the terminal back in blocking mode on its way out.
+// ends the session (nobody can be expected to press Ctrl-D), and the
+// terminal is left in blocking mode.
 func TestTerminalPeerEOF(t *testing.T) {
 	_, tty := openPTY(t)
 	l, port := listen(t)
@@ -70,9 +70,9 @@ func TestTerminalPeerEOF(t *testing.T) {
 	}
 }
 
-// TestStdinFlagsRestored: gnc makes a pipe on stdin non-blocking to splice
-// from it, and must restore it, since other processes may share it.
-func TestStdinFlagsRestored(t *testing.T) {
+// TestStdinFlagsKept: gnc splices from a pipe on stdin without making it
+// non-blocking, since other processes may share it.
+func TestStdinFlagsKept(t *testing.T) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
