@@ -93,7 +93,7 @@ func (h *hub) join() *member {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.eof {
+	if h.eof || h.closing() {
 		close(m.eof)
 		return m
 	}
@@ -112,6 +112,12 @@ func (h *hub) broadcast() {
 	buf := make([]byte, hubChunk)
 	var ms []*member
 	for {
+		if h.closing() {
+			// A regular file's read cannot be interrupted and never waits:
+			// without this, shutdown would wait for all of it to be read.
+			h.finish()
+			return
+		}
 		n, err := h.src.Read(buf)
 		if n > 0 {
 			h.mu.Lock()
@@ -125,15 +131,30 @@ func (h *hub) broadcast() {
 			}
 		}
 		if err != nil {
-			h.mu.Lock()
-			h.eof = true
-			for m := range h.members {
-				close(m.eof)
-			}
-			h.members = map[*member]struct{}{}
-			h.mu.Unlock()
+			h.finish()
 			return
 		}
+	}
+}
+
+// finish tells every member that stdin has ended.
+func (h *hub) finish() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.eof = true
+	for m := range h.members {
+		close(m.eof)
+	}
+	h.members = map[*member]struct{}{}
+}
+
+// closing reports whether shutdown has begun.
+func (h *hub) closing() bool {
+	select {
+	case <-h.quit:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -248,9 +269,7 @@ func (h *hub) drop(m *member) {
 func (h *hub) shutdown() {
 	h.mu.Lock()
 	started := h.started
-	select {
-	case <-h.quit:
-	default:
+	if !h.closing() {
 		close(h.quit)
 	}
 	h.mu.Unlock()
