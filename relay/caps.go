@@ -53,3 +53,15 @@ func (c *Counters) Add(d Dir, n int64) { c.n[d].Add(n) }
 
 // Load returns the bytes delivered so far in direction d.
 func (c *Counters) Load(d Dir) int64 { return c.n[d].Load() }
+
+// Abortable is implemented by conns that may have to end their pairing
+// from outside its copies, such as a -k client dropped for not reading
+// stdin while the engine is blocked writing to it, where nothing its Read
+// could return would be seen. Pair calls BindAbort once for each conn,
+// before copying, with a function that ends the pairing with err (both
+// conns are closed at once, the Result's Reason is "dropped" and its Err
+// is err). The function may be called from any goroutine, any number of
+// times; calls after the first, or after Pair has returned, do nothing.
+type Abortable interface {
+	BindAbort(abort func(err error))
+}

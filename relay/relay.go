@@ -155,6 +155,11 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 	p.res = Result{Start: time.Now(), Reason: "eof"}
 	p.activity.Store(p.res.Start.UnixNano())
 	stop := context.AfterFunc(ctx, func() { p.abort("cancelled", nil) })
+	for _, c := range p.conns {
+		if ab, ok := c.(Abortable); ok {
+			ab.BindAbort(func(err error) { p.abort("dropped", err) })
+		}
+	}
 	if opt.Idle > 0 {
 		p.mu.Lock()
 		p.idle = time.AfterFunc(opt.Idle, p.checkIdle)

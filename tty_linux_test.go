@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,8 +56,8 @@ func nonblocking(t *testing.T, f *os.File) bool {
 }
 
 // TestTerminalPeerEOF: with a terminal on stdin, the peer's end of file
-// ends the session (nobody can be expected to press Ctrl-D), and gnc puts
-// the terminal back in blocking mode on its way out.
+// ends the session (nobody can be expected to press Ctrl-D), and the
+// terminal is left in blocking mode.
 func TestTerminalPeerEOF(t *testing.T) {
 	_, tty := openPTY(t)
 	l, port := listen(t)
@@ -70,9 +71,9 @@ func TestTerminalPeerEOF(t *testing.T) {
 	}
 }
 
-// TestStdinFlagsRestored: gnc makes a pipe on stdin non-blocking to splice
-// from it, and must restore it, since other processes may share it.
-func TestStdinFlagsRestored(t *testing.T) {
+// TestStdinFlagsKept: gnc splices from a pipe on stdin without making it
+// non-blocking, since other processes may share it.
+func TestStdinFlagsKept(t *testing.T) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,5 +89,26 @@ func TestStdinFlagsRestored(t *testing.T) {
 	}
 	if nonblocking(t, pr) {
 		t.Fatal("gnc left its stdin pipe non-blocking")
+	}
+}
+
+// TestTerminalStdout: what the peer sends reaches a terminal on stdout,
+// which is left blocking.
+func TestTerminalStdout(t *testing.T) {
+	ptmx, tty := openPTY(t)
+	l, port := listen(t)
+	serveOne(t, l, func(c *net.TCPConn) { c.Write([]byte("to the terminal\n")) })
+	p := start(t, opts{stdout: tty}, "127.0.0.1", port)
+	if st := p.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, p.stderr())
+	}
+	ptmx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	want := "to the terminal\r\n" // the terminal turns LF into CRLF
+	buf := make([]byte, len(want))
+	if _, err := io.ReadFull(ptmx, buf); err != nil || string(buf) != want {
+		t.Fatalf("the terminal shows %q, %v", buf, err)
+	}
+	if nonblocking(t, tty) {
+		t.Fatal("gnc left the terminal non-blocking")
 	}
 }
