@@ -73,10 +73,6 @@ func newStdio(o StdioOptions, in, out int) *Stdio {
 // String names the endpoint in messages.
 func (s *Stdio) String() string { return "stdio" }
 
-// SingleUse reports whether the endpoint can be opened only once: always,
-// unless it is Shared.
-func (s *Stdio) SingleUse() bool { return !s.opt.Shared }
-
 // Interactive reports whether a person types into stdin; a session with
 // such a stdin ends when the peer's side does.
 func (s *Stdio) Interactive() bool { return s.tty && !s.opt.RecvOnly }
