@@ -217,7 +217,11 @@ func (u *UI) Event(e relay.Event) {
 		u.unclean(e, "")
 		if u.Many && r.Err != nil && u.Verbose >= 1 {
 			// One client of many failed; gnc goes on serving the others.
-			u.Logf(1, "gnc: %s: %s", addrString(remote(e.Peer)), errorLine(r.Err))
+			what := ""
+			if errors.Is(r.Err, conn.ErrStalled) {
+				what = "dropped "
+			}
+			u.Logf(1, "gnc: %s%s: %s", what, addrString(remote(e.Peer)), errorLine(r.Err))
 		}
 		if u.Verbose >= 2 {
 			u.Logf(2, "sent %d bytes, received %d bytes in %s (%s)", r.Bytes[relay.Forward], r.Bytes[relay.Backward], seconds(r.Duration), rate(r.Bytes[0]+r.Bytes[1], r.Duration))
