@@ -25,10 +25,15 @@
 // any connection failed. Then it prints {"open":N,...} and a line READY, and
 // keeps them all open and idle until -hold has passed or stdin has a line or
 // reaches EOF. Then it closes them all and prints a final JSON line.
+//
+// -tls speaks TLS on every connection (verification off, no session
+// resumption, so each connection costs a full handshake); the half-close
+// is then a close_notify followed by the TCP FIN.
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,6 +56,34 @@ type config struct {
 	timeout   time.Duration
 	halfClose bool
 	eof       bool
+	tls       *tls.Config
+}
+
+// dial connects, with TLS when asked, within deadline.
+func (cfg *config) dial(deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline}
+	c, err := d.Dial("tcp", cfg.addr)
+	if err != nil || cfg.tls == nil {
+		return c, err
+	}
+	tc := tls.Client(c, cfg.tls)
+	tc.SetDeadline(deadline)
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tls handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// closeWrite ends the sending direction: close_notify and FIN with TLS.
+func closeWrite(c net.Conn) error {
+	if tc, ok := c.(*tls.Conn); ok {
+		if err := tc.CloseWrite(); err != nil {
+			return err
+		}
+		return tc.NetConn().(*net.TCPConn).CloseWrite()
+	}
+	return c.(*net.TCPConn).CloseWrite()
 }
 
 func main() {
@@ -64,6 +97,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "per-connection timeout")
 	flag.BoolVar(&cfg.halfClose, "halfclose", true, "half-close (CloseWrite) after the request")
 	flag.BoolVar(&cfg.eof, "eof", true, "read the response until EOF (false: until -resp bytes)")
+	useTLS := flag.Bool("tls", false, "speak TLS (no verification, a full handshake per connection)")
 	idle := flag.Int("idle", 0, "idle mode: open this many connections and hold them")
 	hold := flag.Duration("hold", 10*time.Second, "idle mode: how long to hold")
 	ramp := flag.Int("ramp", 500, "idle mode: connections opened concurrently per batch")
@@ -71,6 +105,9 @@ func main() {
 	if cfg.addr == "" || cfg.c < 1 || cfg.d <= 0 || *ramp < 1 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *useTLS {
+		cfg.tls = &tls.Config{InsecureSkipVerify: true, ClientSessionCache: nil, SessionTicketsDisabled: true}
 	}
 	if *idle > 0 {
 		idleMode(cfg, *idle, *hold, *ramp)
@@ -115,8 +152,7 @@ func errKind(err error) string {
 
 func oneConn(cfg *config, req, buf []byte) error {
 	deadline := time.Now().Add(cfg.timeout)
-	d := net.Dialer{Deadline: deadline}
-	c, err := d.Dial("tcp", cfg.addr)
+	c, err := cfg.dial(deadline)
 	if err != nil {
 		return err
 	}
@@ -128,7 +164,7 @@ func oneConn(cfg *config, req, buf []byte) error {
 		}
 	}
 	if cfg.halfClose {
-		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		if err := closeWrite(c); err != nil {
 			return err
 		}
 	}
@@ -232,8 +268,7 @@ func round(v float64, places int) float64 {
 
 func openIdle(cfg *config) (net.Conn, error) {
 	deadline := time.Now().Add(cfg.timeout)
-	d := net.Dialer{Deadline: deadline}
-	c, err := d.Dial("tcp", cfg.addr)
+	c, err := cfg.dial(deadline)
 	if err != nil {
 		return nil, err
 	}
