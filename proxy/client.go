@@ -241,7 +241,9 @@ func notReply(proto string, first byte) error {
 	e := &Error{Reason: "not a " + proto + " reply", Err: ErrProtocol}
 	switch first {
 	case 'H':
-		e.Hint = "the proxy answered in HTTP: use an http:// proxy"
+		if proto != "HTTP" {
+			e.Hint = "the proxy answered in HTTP: use an http:// proxy"
+		}
 	case 5:
 		if proto != "SOCKS5" {
 			e.Hint = "the proxy answered in SOCKS5: use a socks5:// or socks5h:// proxy"

@@ -151,9 +151,6 @@ func reason(err error) string {
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
-		if de.IsNotFound {
-			return "no such host"
-		}
 		if de.IsTimeout {
 			return "name lookup timed out"
 		}

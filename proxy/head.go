@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"time"
 )
 
@@ -184,8 +185,16 @@ func bound(ctx context.Context, c net.Conn) (stop func()) {
 // ctxErr prefers ctx's error to err, so that an I/O error caused by a
 // deadline or a cancellation says so.
 func ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
+	if err == nil {
+		return nil
+	}
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	// c's deadline, set from ctx's, can fire a moment before ctx's own
+	// timer marks ctx done.
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+		return context.DeadlineExceeded
 	}
 	return err
 }
