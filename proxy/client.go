@@ -388,7 +388,8 @@ func httpReply(head []byte, hadAuth bool, prefix []byte) ([]byte, error) {
 		return prefix, nil
 	}
 	e := &Error{Code: status, Reason: printable(line, 200), Err: ErrRejected}
-	if status == 407 {
+	// 401 is what tinyproxy answers wrong Proxy-Authorization with.
+	if status == 407 || status == 401 {
 		e.Err = ErrAuth
 		e.Hint = authHint
 		if hadAuth {

@@ -176,7 +176,7 @@ func FuzzAccept(f *testing.F) {
 	f.Add(uint8(0), []byte{5, 1, 0, 5, 1, 0, 3, 1, 'x', 0, 80})
 	f.Add(uint8(1), []byte("CONNECT x:1 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2UtVXMzcjpzM2NyM3QtUGE1NQ==\r\n\r\nrest"))
 	f.Add(uint8(2), []byte{4, 1, 0, 80, 0, 0, 0, 1, 'u', 0, 'x', 0})
-	any := func(ctx context.Context, host string) ([]net.IP, error) {
+	resolveAll := func(ctx context.Context, host string) ([]net.IP, error) {
 		if strings.HasPrefix(host, "no") {
 			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 		}
@@ -190,10 +190,10 @@ func FuzzAccept(f *testing.F) {
 		return r
 	}
 	configs := []*ServerConfig{
-		{Resolver: any},
-		{Resolver: any, Users: users()},
-		{Resolver: any, Deny: []Rule{rule("127.0.0.1")}, Resolve: "ipv6"},
-		{Resolver: any, Protocols: []Kind{SOCKS4}, Allow: []Rule{rule("*.test")}},
+		{Resolver: resolveAll},
+		{Resolver: resolveAll, Users: users()},
+		{Resolver: resolveAll, Deny: []Rule{rule("127.0.0.1")}, Resolve: "ipv6"},
+		{Resolver: resolveAll, Protocols: []Kind{SOCKS4}, Allow: []Rule{rule("*.test")}},
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		cfg := configs[int(which)%len(configs)]
