@@ -44,7 +44,7 @@ func Dial(ctx context.Context, d ContextDialer, chain []Hop, target string, reso
 	}
 	c, err := d.DialContext(ctx, "tcp", chain[0].Addr)
 	if err != nil {
-		return nil, nil, &Error{Proxy: chain[0].String(), Target: target, Op: "connect", Reason: "proxy unreachable: " + reason(err), Err: err}
+		return nil, nil, Unreachable(chain[0], target, err)
 	}
 	for i, h := range chain {
 		next := target
@@ -69,6 +69,14 @@ func Dial(ctx context.Context, d ContextDialer, chain []Hop, target string, reso
 	panic("unreachable")
 }
 
+// Unreachable is the error for a first proxy h that could not be
+// dialed (err) on the way to target, for callers that dial it
+// themselves: "proxy socks5h://127.0.0.1:1080: connect to
+// example.com:443: proxy unreachable: connection refused".
+func Unreachable(h Hop, target string, err error) *Error {
+	return &Error{Proxy: h.String(), Target: target, Op: "connect", Reason: "proxy unreachable: " + reason(err), Err: err}
+}
+
 // Handshake asks the proxy h, over c (already connected to it), for a
 // connection to target, a host:port. For SOCKS4 and SOCKS5 a target
 // name is resolved with resolve (nil: net.DefaultResolver) and its first
@@ -82,6 +90,12 @@ func Dial(ctx context.Context, d ContextDialer, chain []Hop, target string, reso
 // Handshake once per hop on the same c, each asking for the next hop's
 // Addr. On failure the error is an *Error naming h (without credentials)
 // and target; c is not closed.
+//
+// Names are sent or resolved as h.Kind says (Kind.RemoteDNS); a caller
+// that forbids names (-n) refuses name targets, next hops included,
+// before calling, and passes a resolve that honours -4 and -6. SOCKS5 is
+// spoken by golang.org/x/net/proxy through its DialWithConn, which runs
+// on c as it is.
 func Handshake(ctx context.Context, c net.Conn, h Hop, target string, resolve Resolver) (prefix []byte, err error) {
 	e := &Error{Proxy: h.String(), Target: target, Op: "connect"}
 	fail := func(err error) ([]byte, error) {

@@ -45,8 +45,22 @@ type ServerConfig struct {
 }
 
 // Validate reports a configuration Accept cannot serve, as a
-// *ParseError.
+// *ParseError: an unknown Resolve, a Protocols entry that is not a
+// protocol, a user name or password RFC 1929 cannot carry. Call it once
+// when the configuration is made; Accept checks only what is cheap.
 func (cfg *ServerConfig) Validate() error {
+	if err := cfg.checkCheap(); err != nil {
+		return err
+	}
+	for u, p := range cfg.Users {
+		if u == "" || len(u) > 255 || len(p) > 255 {
+			return &ParseError{What: "proxy credentials", Reason: "a user name is 1 to 255 bytes, a password at most 255"}
+		}
+	}
+	return nil
+}
+
+func (cfg *ServerConfig) checkCheap() error {
 	switch cfg.Resolve {
 	case "", "local", "ipv4", "ipv6":
 	default:
@@ -55,11 +69,6 @@ func (cfg *ServerConfig) Validate() error {
 	for _, k := range cfg.Protocols {
 		if k < SOCKS4 || k > HTTP {
 			return &ParseError{What: "proxy protocol", Value: k.String(), Hint: "serve socks4, socks4a, socks5 or http"}
-		}
-	}
-	for u, p := range cfg.Users {
-		if u == "" || len(u) > 255 || len(p) > 255 {
-			return &ParseError{What: "proxy credentials", Reason: "a user name is 1 to 255 bytes, a password at most 255"}
 		}
 	}
 	return nil
@@ -231,7 +240,9 @@ type session struct {
 // UDP ASSOCIATE, a plain HTTP proxy request such as "GET http://...",
 // which gets 501, a protocol not served) gets the protocol's refusal
 // from Accept itself, and the error is a *RequestError naming the client
-// and why. c is never closed. A nil cfg serves as the zero ServerConfig.
+// and why. c is never closed. A nil cfg serves as the zero ServerConfig;
+// a cfg with an unknown Resolve or protocol is a *ParseError (see
+// Validate).
 func Accept(ctx context.Context, c net.Conn, cfg *ServerConfig) (*Request, error) {
 	if cfg == nil {
 		cfg = &ServerConfig{}
@@ -240,7 +251,7 @@ func Accept(ctx context.Context, c net.Conn, cfg *ServerConfig) (*Request, error
 	if a := c.RemoteAddr(); a != nil {
 		s.client = a.String()
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.checkCheap(); err != nil {
 		return nil, err
 	}
 	stop := bound(ctx, c)

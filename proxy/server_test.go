@@ -577,12 +577,22 @@ func TestServerConfigValidate(t *testing.T) {
 		{Resolve: "dns"},
 		{Protocols: []Kind{0}},
 		{Users: map[string]string{"": "x"}},
+		{Users: map[string]string{testUser: strings.Repeat("p", 256)}},
 	} {
-		if _, err := Accept(ctx5(t), newMemConn([]byte{5, 1, 0}), cfg); err == nil {
-			t.Errorf("%+v accepted", cfg)
+		var pe *ParseError
+		if err := cfg.Validate(); !errors.As(err, &pe) {
+			t.Errorf("%+v: %v", cfg.Resolve, err)
 		} else {
 			clean(t, err)
 		}
+	}
+	for _, cfg := range []*ServerConfig{{Resolve: "dns"}, {Protocols: []Kind{0}}} {
+		if _, err := Accept(ctx5(t), newMemConn([]byte{5, 1, 0}), cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+	if err := (&ServerConfig{Users: users(), Resolve: "ipv6", Protocols: []Kind{SOCKS5h}}).Validate(); err != nil {
+		t.Error(err)
 	}
 }
 
