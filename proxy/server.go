@@ -147,6 +147,7 @@ const (
 	refAddrType                   // SOCKS5 8, HTTP 400
 	refAuth                       // HTTP 407
 	refTooLong                    // HTTP 431
+	refNotConnect                 // HTTP 501 with connectOnly
 )
 
 func socks5Code(r refusal) byte {
@@ -177,7 +178,7 @@ func httpStatus(r refusal) int {
 		return 403
 	case refTimeout:
 		return 504
-	case refCommand:
+	case refCommand, refNotConnect:
 		return 501
 	case refAuth:
 		return 407
@@ -299,7 +300,7 @@ func (s *session) refuseAs(r refusal, reason string, cause error) error {
 	}
 	status := httpStatus(r)
 	body := reason + "\n"
-	if status == 501 && cause == ErrUnsupported && strings.Contains(reason, "only CONNECT") {
+	if r == refNotConnect {
 		body = connectOnly
 	}
 	return s.refuse(httpResponse(status, body), status, reason, cause)
@@ -492,7 +493,7 @@ func (s *session) http() (*Request, error) {
 		return nil, s.refuseAs(refCommand, "HTTP proxying is not served here", ErrUnsupported)
 	}
 	if method != "CONNECT" {
-		return nil, s.refuseAs(refCommand, printable(method, 20)+" request: only CONNECT is served", ErrUnsupported)
+		return nil, s.refuseAs(refNotConnect, printable(method, 20)+" request: only CONNECT is served", ErrUnsupported)
 	}
 	host, port, err := splitTarget(string(parts[1]))
 	if err != nil {
