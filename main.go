@@ -109,7 +109,8 @@ func runServer(c *cli.Context, u *ui.UI, s *relay.Server, graceful bool) error {
 	if d == nil {
 		return serve(s, graceful)
 	}
-	s.NewTap = d.Tap
+	s.Taps = append(s.Taps, d.Tap)
+	d.OnError = func(err error) { u.Errorf("%v", err) }
 	err = serve(s, graceful)
 	if derr := d.Close(); err == nil {
 		err = derr

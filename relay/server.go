@@ -103,10 +103,11 @@ type Server struct {
 	// Admit, if not nil, is asked about every accepted conn before anything
 	// is dialed for it; an error rejects the conn.
 	Admit func(remote net.Addr) error
-	// NewTap, if not nil, makes the tap of each pairing (it overrides
-	// Options.Tap). from and to are the pairing's Forward source and
+	// Taps make taps for each pairing, which see its bytes after those of
+	// Options.Taps; a func returning nil adds none to that pairing. id is
+	// the pairing's, and from and to are its Forward source and
 	// destination.
-	NewTap func(id uint64, from, to Conn) Tap
+	Taps []func(id uint64, from, to Conn) Tap
 	// Notify, if not nil, receives events; it is called from many
 	// goroutines at once.
 	Notify func(Event)
@@ -121,6 +122,30 @@ type Server struct {
 	killed bool
 	err    error // the single pairing's failure, in modes that make one
 	open   atomic.Int64
+	opened atomic.Int64
+	bytes  Counters // over all pairings, live
+}
+
+// Stats are a Server's live totals.
+type Stats struct {
+	// Bytes holds the bytes delivered in each direction (indexed by Dir)
+	// by all pairings so far, those still open included, as they move.
+	Bytes [2]int64
+	// Open is the number of pairings copying now.
+	Open int64
+	// Opened is the number of pairings started so far (accepted conns
+	// that were rejected or whose other side failed to open are not).
+	Opened int64
+}
+
+// Stats returns the server's totals so far. It may be called at any time,
+// from any goroutine, before, during or after Run.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Bytes:  [2]int64{s.bytes.Load(Forward), s.bytes.Load(Backward)},
+		Open:   s.open.Load(),
+		Opened: s.opened.Load(),
+	}
 }
 
 // Many reports whether Run may make more than one pairing, so that
@@ -241,10 +266,20 @@ func (s *Server) start(kill context.Context, id uint64, a, b Conn, single bool) 
 // pair runs one pairing in the calling goroutine and reports it.
 func (s *Server) pair(kill context.Context, id uint64, a, b Conn, single bool) {
 	s.open.Add(1)
+	s.opened.Add(1)
 	defer s.open.Add(-1)
 	opt := s.Options
-	if s.NewTap != nil {
-		opt.Tap = s.NewTap(id, a, b)
+	opt.server = &s.bytes
+	if len(s.Taps) > 0 {
+		// A fresh slice: pairings run at once and must not share one.
+		taps := make([]Tap, 0, len(opt.Taps)+len(s.Taps))
+		taps = append(taps, opt.Taps...)
+		for _, newTap := range s.Taps {
+			if t := newTap(id, a, b); t != nil {
+				taps = append(taps, t)
+			}
+		}
+		opt.Taps = taps
 	}
 	s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
 	res := Pair(kill, a, b, opt)

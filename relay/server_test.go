@@ -45,7 +45,7 @@ func TestServerNoLeaks(t *testing.T) {
 	defer func() { echo.Close(); echoWG.Wait() }()
 
 	relay.DrainPipePool()
-	g0, fd0 := runtime.NumGoroutine(), countFDs(t)
+	g0, fd0 := runtime.NumGoroutine(), relay.OpenFDs(t)
 
 	ctx := context.Background()
 	from, err := conn.ListenTCP(ctx, "127.0.0.1", "0", conn.TCPOptions{})
@@ -94,10 +94,10 @@ func TestServerNoLeaks(t *testing.T) {
 	}
 	relay.DrainPipePool()
 	deadline := time.Now().Add(5 * time.Second)
-	for (runtime.NumGoroutine() > g0 || countFDs(t) > fd0) && time.Now().Before(deadline) {
+	for (runtime.NumGoroutine() > g0 || relay.OpenFDs(t) > fd0) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // polling counts, bounded
 	}
-	if g, fd := runtime.NumGoroutine(), countFDs(t); g > g0 || fd > fd0 {
+	if g, fd := runtime.NumGoroutine(), relay.OpenFDs(t); g > g0 || fd > fd0 {
 		ents, _ := os.ReadDir("/proc/self/fd")
 		var names []string
 		for _, e := range ents {
@@ -106,12 +106,4 @@ func TestServerNoLeaks(t *testing.T) {
 		}
 		t.Fatalf("goroutines %d -> %d, descriptors %d -> %d: %v", g0, g, fd0, fd, names)
 	}
-}
-
-func countFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
 }
