@@ -10,30 +10,75 @@ import (
 	"testing"
 	"time"
 
-	"gnc/conn"
 	"gnc/relay"
 )
 
-// TestServerNoLeaks runs a port-forwarding Server in this process, opens
-// and closes 1,000 connections through it, and checks that goroutines and
-// descriptors come back to their starting counts.
-func TestServerNoLeaks(t *testing.T) {
+// ownConn is a socket the server owns, as gnc's own endpoints return them.
+type ownConn struct{ *net.TCPConn }
+
+func (ownConn) OwnSocket() bool { return true }
+
+// listenEP is a listening endpoint on 127.0.0.1, port chosen by the kernel.
+type listenEP struct{ l *net.TCPListener }
+
+func newListenEP(t testing.TB) *listenEP {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &listenEP{l.(*net.TCPListener)}
+}
+
+func (e *listenEP) Open(ctx context.Context) (relay.Conn, error) {
+	stop := context.AfterFunc(ctx, func() { e.l.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c, err := e.l.AcceptTCP()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return ownConn{c}, nil
+}
+func (e *listenEP) Close() error   { return e.l.Close() }
+func (e *listenEP) String() string { return "listen" }
+func (e *listenEP) Addr() net.Addr { return e.l.Addr() }
+
+// dialEP dials addr for every pairing.
+type dialEP struct{ addr string }
+
+func (e dialEP) Open(ctx context.Context) (relay.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", e.addr)
+	if err != nil {
+		return nil, err
+	}
+	return ownConn{c.(*net.TCPConn)}, nil
+}
+func (e dialEP) Close() error   { return nil }
+func (e dialEP) String() string { return e.addr }
+
+// echoServer echoes every connection until the test ends.
+func echoServer(t testing.TB) string {
+	t.Helper()
 	echo, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var echoWG sync.WaitGroup
-	echoWG.Add(1)
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer echoWG.Done()
+		defer wg.Done()
 		for {
 			c, err := echo.Accept()
 			if err != nil {
 				return
 			}
-			echoWG.Add(1)
+			wg.Add(1)
 			go func() {
-				defer echoWG.Done()
+				defer wg.Done()
 				defer c.Close()
 				// Wrapped so Go's own splice (and its pooled pipes, freed
 				// only by the garbage collector) stays out of the count.
@@ -42,23 +87,21 @@ func TestServerNoLeaks(t *testing.T) {
 			}()
 		}
 	}()
-	defer func() { echo.Close(); echoWG.Wait() }()
+	t.Cleanup(func() { echo.Close(); wg.Wait() })
+	return echo.Addr().String()
+}
 
+// TestServerNoLeaks runs a port-forwarding Server in this process, opens
+// and closes 1,000 connections through it, and checks that goroutines and
+// descriptors come back to their starting counts.
+func TestServerNoLeaks(t *testing.T) {
+	echo := echoServer(t)
 	relay.DrainPipePool()
 	g0, fd0 := runtime.NumGoroutine(), relay.OpenFDs(t)
 
-	ctx := context.Background()
-	from, err := conn.ListenTCP(ctx, "127.0.0.1", "0", conn.TCPOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(echo.Addr().String())
-	to, err := conn.NewTCPDialer("127.0.0.1", port, conn.TCPOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &relay.Server{From: from, To: to}
-	runCtx, stop := context.WithCancel(ctx)
+	from := newListenEP(t)
+	s := &relay.Server{From: from, To: dialEP{echo}}
+	runCtx, stop := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- s.Run(runCtx) }()
 
