@@ -15,6 +15,7 @@
 # Usage: bench/stress.sh            (from any directory)
 # Env:   SECTIONS ("fd mem")  GNC_BIN (a gnc binary; default: build one)
 #        FD_LIMIT (200) FD_IDLE (150) FD_EVERY (2ms) FD_BUSY (6s)
+#        FD_LOG (a file to keep the relay's -v log in)
 #        MEM_CLIENTS (300) MEM_SIZE (2M) MEM_PLAIN (0)
 # Output: one Markdown line per run on stdout, progress on stderr.
 set -u
@@ -71,6 +72,7 @@ fd_run() {
 	grep -m3 -E '(forward|backward) failed' "$tmp/relay.err" >&2
 	stop_pid "$RPID"
 	stop_pid "$BPID"
+	[ -n "${FD_LOG:-}" ] && cp "$tmp/relay.err" "$FD_LOG"
 }
 
 mem_run() {

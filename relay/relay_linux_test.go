@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -128,4 +129,170 @@ func TestReset(t *testing.T) {
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("server read %v, want the reset passed on", err)
 	}
+}
+
+// routeLog records the routes directions take, through routeHook.
+type routeLog struct {
+	mu     sync.Mutex
+	routes [2][]route
+	seen   chan struct{} // gets a token on every fallback to a buffer
+}
+
+func watchRoutes(t *testing.T) *routeLog {
+	l := &routeLog{seen: make(chan struct{}, 1)}
+	routeHook = func(d Dir, r route) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		rs := l.routes[d]
+		if len(rs) > 0 && rs[len(rs)-1] >= viaPipe && r < viaPipe {
+			select {
+			case l.seen <- struct{}{}:
+			default:
+			}
+		}
+		l.routes[d] = append(rs, r)
+	}
+	t.Cleanup(func() { routeHook = nil })
+	return l
+}
+
+func (l *routeLog) get(d Dir) []route {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]route(nil), l.routes[d]...)
+}
+
+// echo echoes c to itself in user space (Go's own splice would need
+// pipes of its own) and half-closes after end of file.
+func echo(c *net.TCPConn) {
+	io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c})
+	c.CloseWrite()
+}
+
+// stream writes seeded random bytes to c until stop is closed, then
+// half-closes c, and sends the hash and count of what it wrote.
+func stream(c *net.TCPConn, seed byte, stop <-chan struct{}) <-chan [32]byte {
+	sum := make(chan [32]byte, 1)
+	go func() {
+		h := sha256.New()
+		src := rand.NewChaCha8([32]byte{seed})
+		buf := make([]byte, 64<<10)
+		for {
+			select {
+			case <-stop:
+				c.CloseWrite()
+				var s [32]byte
+				copy(s[:], h.Sum(nil))
+				sum <- s
+				return
+			default:
+			}
+			src.Read(buf)
+			if _, err := c.Write(buf); err != nil {
+				sum <- [32]byte{}
+				return
+			}
+			h.Write(buf)
+		}
+	}()
+	return sum
+}
+
+// TestNoDescriptorsLosesNothing: with the descriptor table full and the
+// pipe pool empty, a busy pairing's splice cannot get a pipe; it goes on
+// through a buffer (and back to splice when it can), loses no byte, and
+// only new connections fail.
+func TestNoDescriptorsLosesNothing(t *testing.T) {
+	routes := watchRoutes(t)
+	client, server, done := relayed(t, Options{})
+	go echo(server)
+	stop := make(chan struct{})
+	sent := stream(client, 1, stop)
+	got := make(chan [32]byte, 1)
+	started := make(chan struct{})
+	go func() {
+		h := sha256.New()
+		io.CopyN(h, client, 1<<20)
+		close(started)
+		io.Copy(h, client)
+		var s [32]byte
+		copy(s[:], h.Sum(nil))
+		got <- s
+	}()
+	client.SetDeadline(time.Now().Add(30 * time.Second))
+	<-started
+
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	full := lim
+	full.Cur = 0 // no new descriptor at all
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &full); err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer restore()
+
+	// Take every pipe the pool frees, as other pairings would, so the
+	// busy one must ask pipe2 for a new one.
+	grabbed := make(chan []*pipe)
+	stopGrab := make(chan struct{})
+	go func() {
+		var held []*pipe
+		for {
+			select {
+			case <-stopGrab:
+				grabbed <- held
+				return
+			default:
+			}
+			if p, err := getPipe(); err == nil {
+				held = append(held, p)
+			}
+			runtime.Gosched()
+		}
+	}()
+	var ended *Result
+	select {
+	case <-routes.seen:
+	case r := <-done:
+		ended = &r
+		t.Errorf("the pairing ended with the table full: %+v", r)
+	case <-time.After(20 * time.Second):
+		t.Error("no direction fell back to a buffer within 20s")
+	}
+	if c, err := net.Dial("tcp", "127.0.0.1:1"); !errors.Is(err, syscall.EMFILE) {
+		t.Errorf("a new connection with no descriptor left: %v, want EMFILE", err)
+		if c != nil {
+			c.Close()
+		}
+	}
+	close(stopGrab)
+	for _, p := range <-grabbed {
+		putPipe(p)
+	}
+	restore()
+
+	close(stop)
+	want := <-sent
+	if s := <-got; s != want || want == ([32]byte{}) {
+		t.Errorf("the echo differs from what was sent")
+	}
+	if ended != nil {
+		return
+	}
+	r := waitResult(t, done)
+	if r.Err != nil || r.Bytes[Forward] != r.Bytes[Backward] {
+		t.Errorf("result %+v, want no error and as many bytes each way", r)
+	}
+	t.Logf("routes: forward %v, backward %v", routes.get(Forward), routes.get(Backward))
 }

@@ -314,3 +314,37 @@ func openFDs(t testing.TB) int {
 	}
 	return len(ents)
 }
+
+// TestPacer: each failure for lack of resources doubles the pause before
+// the next accept, up to a second, and an opened pairing ends it.
+func TestPacer(t *testing.T) {
+	var p pacer
+	for _, want := range []time.Duration{5, 10, 20, 40} {
+		if d := p.short(); d != want*time.Millisecond {
+			t.Fatalf("pause %v, want %v", d, want*time.Millisecond)
+		}
+	}
+	t0 := time.Now()
+	if !p.wait(context.Background()) {
+		t.Fatal("wait gave up")
+	}
+	if el := time.Since(t0); el < 30*time.Millisecond {
+		t.Errorf("waited %v of a 40ms pause", el)
+	}
+	for range 20 {
+		p.short()
+	}
+	if p.delay != time.Second {
+		t.Errorf("pause grew to %v, want a second at most", p.delay)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p.wait(ctx) {
+		t.Error("wait did not give up on a cancelled context")
+	}
+	p.ok()
+	t0 = time.Now()
+	if !p.wait(context.Background()) || time.Since(t0) > 100*time.Millisecond {
+		t.Error("a pairing that opened did not end the pause")
+	}
+}

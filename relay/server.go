@@ -305,9 +305,12 @@ func (s *Server) openSide(ctx context.Context, id uint64, e Endpoint) (Conn, err
 // accept takes the next admitted conn from a listening endpoint. Rejected
 // conns and passing failures (out of descriptors, say) are reported and
 // skipped; it returns an error only when the endpoint can accept no more.
-func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
-	var delay time.Duration
+// pace spaces the accepts while descriptors or memory run short.
+func (s *Server) accept(ctx context.Context, l Endpoint, pace *pacer) (Conn, uint64, error) {
 	for {
+		if !pace.wait(ctx) {
+			return nil, 0, ctx.Err()
+		}
 		c, err := l.Open(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -316,16 +319,9 @@ func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
 			if !temporary(err) {
 				return nil, 0, err
 			}
-			// As net/http does: back off so a full descriptor table does
-			// not turn into a busy loop.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.notify(Event{Kind: Retrying, Endpoint: l, Err: err, Delay: delay})
-			if !sleep(ctx, delay) {
-				return nil, 0, ctx.Err()
-			}
+			s.notify(Event{Kind: Retrying, Endpoint: l, Err: err, Delay: pace.short()})
 			continue
 		}
-		delay = 0
 		id := s.ids.Add(1)
 		s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
 		if s.Admit != nil {
@@ -339,15 +335,54 @@ func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
 	}
 }
 
+// pacer spaces a listener's accepts, as net/http does, while the process
+// is short of descriptors or memory: when accept(2) fails for that, or
+// when the other side of a conn just accepted cannot be opened for that
+// (the accept took the last descriptor, the dial finds none). Without it
+// the server would accept and drop a client each time a descriptor came
+// free. The wait doubles with each such failure up to a second, and ends
+// when a pairing opens.
+type pacer struct {
+	mu    sync.Mutex
+	delay time.Duration
+	until time.Time
+}
+
+// short records a failure for lack of resources and returns the wait
+// before the next accept.
+func (p *pacer) short() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = min(max(2*p.delay, 5*time.Millisecond), time.Second)
+	p.until = time.Now().Add(p.delay)
+	return p.delay
+}
+
+// ok records that resources were there: accepts go at full speed again.
+func (p *pacer) ok() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay, p.until = 0, time.Time{}
+}
+
+// wait waits out the current pause; false means ctx ended first.
+func (p *pacer) wait(ctx context.Context) bool {
+	p.mu.Lock()
+	d := time.Until(p.until)
+	p.mu.Unlock()
+	return d <= 0 || sleep(ctx, d)
+}
+
 // serveMany accepts on l until ctx is cancelled and pairs each conn with a
 // fresh conn from other.
 func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listenerIsFrom bool) error {
 	slots := newSlots(s.MaxConns)
+	var pace pacer
 	for {
 		if !slots.take(ctx) {
 			return nil
 		}
-		c, id, err := s.accept(ctx, l)
+		c, id, err := s.accept(ctx, l, &pace)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -360,8 +395,12 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 			o, err := s.openSide(kill, id, other)
 			if err != nil {
 				c.Close()
+				if temporary(err) {
+					pace.short()
+				}
 				s.notify(Event{Kind: OpenFailed, ID: id, Endpoint: other, Err: err})
 			} else {
+				pace.ok()
 				a, b := c, o
 				if !listenerIsFrom {
 					a, b = o, c
@@ -380,7 +419,7 @@ func (s *Server) serveOnce(ctx, kill context.Context) error {
 	if _, ok := s.To.(Listener); ok {
 		l, other, listenerIsFrom = s.To, s.From, false
 	}
-	c, id, err := s.accept(ctx, l)
+	c, id, err := s.accept(ctx, l, new(pacer))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -419,8 +458,12 @@ func (s *Server) rendezvous(ctx, kill context.Context) error {
 	defer wg.Wait()
 	acceptInto := func(l Endpoint, ch chan<- accepted) {
 		defer wg.Done()
+		var pace pacer
 		for {
-			c, id, err := s.accept(lctx, l)
+			c, id, err := s.accept(lctx, l, &pace)
+			if err == nil {
+				pace.ok()
+			}
 			select {
 			case ch <- accepted{c, id, err}:
 			case <-lctx.Done():
