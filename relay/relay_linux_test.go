@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -296,3 +297,155 @@ func TestNoDescriptorsLosesNothing(t *testing.T) {
 	}
 	t.Logf("routes: forward %v, backward %v", routes.get(Forward), routes.get(Backward))
 }
+
+// prefixTCP is our own socket with bytes already read from it, as a proxy
+// client holds after reading a reply head.
+type prefixTCP struct {
+	*net.TCPConn
+	prefix []byte
+}
+
+func (c *prefixTCP) OwnSocket() bool { return true }
+
+func (c *prefixTCP) TakePrefix() []byte {
+	p := c.prefix
+	c.prefix = nil
+	return p
+}
+
+func (c *prefixTCP) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.TCPConn.Read(p)
+}
+
+// TestPrefixThenSplice: the bytes a conn has read ahead reach the
+// destination first, counted and tapped, and the rest is still spliced.
+func TestPrefixThenSplice(t *testing.T) {
+	for _, tapped := range []bool{false, true} {
+		routes := watchRoutes(t)
+		client, a := tcpPair(t)
+		b, server := tcpPair(t)
+		payload := make([]byte, 4<<20)
+		rand.NewChaCha8([32]byte{5}).Read(payload)
+		const ahead = 1000
+		client.Write(payload[:ahead])
+		head := make([]byte, ahead)
+		if _, err := io.ReadFull(a, head); err != nil {
+			t.Fatal(err)
+		}
+		var opt Options
+		var counted Counters
+		opt.Counters = &counted
+		tap := &hashTap{}
+		if tapped {
+			opt.Taps = []Tap{tap}
+		}
+		done := make(chan Result, 1)
+		go func() { done <- Pair(context.Background(), &prefixTCP{a, head}, ownTCP{b}, opt) }()
+		go func() {
+			client.Write(payload[ahead:])
+			client.CloseWrite()
+		}()
+		server.SetDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(server)
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(payload) {
+			t.Fatalf("tapped=%v: server read %d of %d bytes (%v), or not the bytes sent", tapped, len(got), len(payload), err)
+		}
+		server.Close()
+		r := waitResult(t, done)
+		if r.Err != nil || r.Bytes[Forward] != int64(len(payload)) || counted.Load(Forward) != int64(len(payload)) {
+			t.Fatalf("tapped=%v: result %+v, counted %d", tapped, r, counted.Load(Forward))
+		}
+		want := []route{viaPipeFIN}
+		if tapped {
+			want = []route{viaBufferWait}
+			if tap.sum(Forward) != sha256.Sum256(payload) {
+				t.Errorf("the tap did not see the prefix and the rest")
+			}
+		}
+		if got := routes.get(Forward); !slices.Equal(got, want) {
+			t.Errorf("tapped=%v: forward took routes %v, want %v", tapped, got, want)
+		}
+	}
+}
+
+// TestRoutes checks the table against real descriptors of every kind,
+// and the rules that override it.
+func TestRoutes(t *testing.T) {
+	mine, theirs := tcpPair(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	dir := t.TempDir()
+	file, err := os.Create(dir + "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	appending, err := os.OpenFile(dir+"/a", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer appending.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for _, c := range []struct {
+		name     string
+		x        any
+		forWrite bool
+		kind     fdKind
+		own      bool
+	}{
+		{"own socket", ownTCP{mine}, false, kindSocket, true},
+		{"own socket that says no", notOwn{mine}, false, kindSocket, false},
+		{"plain socket (stdin's, say)", theirs, false, kindSocket, false},
+		{"pipe", pr, false, kindPipe, false},
+		{"pipe", pw, true, kindPipe, false},
+		{"file", file, true, kindFile, false},
+		{"file opened for appending", appending, true, kindOther, false},
+		{"/dev/null", null, true, kindDevNull, false},
+		{"/dev/null as a source", null, false, kindOther, false},
+		{"wrapper", struct{ io.Reader }{theirs}, false, kindOther, false},
+	} {
+		if fd := fdOf(c.x, c.forWrite); fd.kind != c.kind || fd.own != c.own {
+			t.Errorf("%s: kind %d own %v, want %d %v", c.name, fd.kind, fd.own, c.kind, c.own)
+		}
+	}
+	for _, c := range []struct {
+		src, dst fdKind
+		want     route
+	}{
+		{kindSocket, kindSocket, viaPipeFIN},
+		{kindSocket, kindPipe, viaPipeBulk},
+		{kindSocket, kindFile, viaPipeBulk},
+		{kindSocket, kindDevNull, viaPipeBulk},
+		{kindSocket, kindOther, viaBufferWait},
+		{kindPipe, kindSocket, viaPipeFIN},
+		{kindPipe, kindPipe, viaPipe},
+		{kindFile, kindSocket, viaPipeFIN},
+		{kindFile, kindPipe, viaBuffer},
+		{kindOther, kindSocket, viaBuffer},
+	} {
+		if got := routes[c.src][c.dst]; got != c.want {
+			t.Errorf("route %d -> %d: %d, want %d", c.src, c.dst, got, c.want)
+		}
+	}
+	if buffered(rawFD{kind: kindSocket}) != viaBufferWait || buffered(rawFD{kind: kindPipe}) != viaBuffer {
+		t.Error("a socket's fallback must wait for it, a pipe's must not")
+	}
+}
+
+// notOwn embeds a socket but says it is not ours.
+type notOwn struct{ *net.TCPConn }
+
+func (notOwn) OwnSocket() bool { return false }

@@ -348,3 +348,155 @@ func TestPacer(t *testing.T) {
 		t.Error("a pairing that opened did not end the pause")
 	}
 }
+
+// TestWait: a pairing quiet for Wait ends normally, not as a failure; with
+// Idle also set, the shorter limit decides.
+func TestWait(t *testing.T) {
+	for _, c := range []struct {
+		opt    Options
+		err    error
+		reason string
+	}{
+		{Options{Wait: 200 * time.Millisecond}, nil, "idle (-w)"},
+		{Options{Wait: 200 * time.Millisecond, Idle: 5 * time.Second}, nil, "idle (-w)"},
+		{Options{Wait: 5 * time.Second, Idle: 200 * time.Millisecond}, ErrIdle, "idle timeout"},
+		{Options{Wait: 200 * time.Millisecond, Idle: 200 * time.Millisecond}, ErrIdle, "idle timeout"},
+	} {
+		client, server, done := relayed(t, c.opt)
+		client.Write([]byte("ping"))
+		server.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(server, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+		last := time.Now()
+		r := waitResult(t, done)
+		if !errors.Is(r.Err, c.err) || (c.err == nil && r.Err != nil) || r.Reason != c.reason || r.Bytes != [2]int64{4, 0} {
+			t.Errorf("Idle %v, Wait %v: result %+v, want error %v and reason %q", c.opt.Idle, c.opt.Wait, r, c.err, c.reason)
+		}
+		if quiet := time.Since(last); quiet < 200*time.Millisecond {
+			t.Errorf("Idle %v, Wait %v: ended %v after the last byte", c.opt.Idle, c.opt.Wait, quiet)
+		}
+	}
+}
+
+// TestLateCancel: a cancellation whose callback runs once both
+// directions have ended (context.AfterFunc runs it in a goroutine of its
+// own, which Pair's stop cannot recall) does not relabel the pairing
+// "cancelled", nor close its conns under Pair.
+func TestLateCancel(t *testing.T) {
+	_, a := tcpPair(t)
+	b, _ := tcpPair(t)
+	p := &pairing{conns: [2]Conn{ownTCP{a}, ownTCP{b}}}
+	p.res.Reason = "eof"
+	p.finish(Forward, 1, nil, false)
+	p.finish(Backward, 2, nil, false)
+	p.abort(reasonCancelled, nil)
+	if p.res.Reason != "eof" || p.res.Err != nil || p.aborted {
+		t.Fatalf("result %+v, aborted %v; want a clean eof", p.res, p.aborted)
+	}
+}
+
+// sharedTCP is a socket the relay does not own (as a socket on stdin or
+// stdout may be shared with other processes): its Close only unblocks,
+// as stdio's does, and leaves the descriptor open.
+type sharedTCP struct{ *net.TCPConn }
+
+func (s sharedTCP) Close() error { return s.SetDeadline(time.Unix(1, 0)) }
+
+// TestSharedSocketShutDown: a socket that does not say it is our own is
+// shut down when the direction towards it ends, even last, since closing
+// it may not send a FIN: its peer sees end of file.
+func TestSharedSocketShutDown(t *testing.T) {
+	client, a := tcpPair(t)
+	b, server := tcpPair(t)
+	done := make(chan Result, 1)
+	go func() { done <- Pair(context.Background(), ownTCP{a}, sharedTCP{b}, Options{}) }()
+	// Backward ends first, so Forward is the last to end.
+	server.Write([]byte("reply"))
+	server.CloseWrite()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	if got, err := io.ReadAll(client); err != nil || string(got) != "reply" {
+		t.Fatalf("client read %q, %v", got, err)
+	}
+	client.Write([]byte("request"))
+	client.CloseWrite()
+	server.SetDeadline(time.Now().Add(5 * time.Second))
+	if got, err := io.ReadAll(server); err != nil || string(got) != "request" {
+		t.Fatalf("server read %q, %v; want the request and end of file", got, err)
+	}
+	if r := waitResult(t, done); r.Err != nil {
+		t.Fatalf("result %+v", r)
+	}
+}
+
+// TestCounters: counters move while a pairing runs, on the splice path
+// and through a tap alike; a Counters shared by pairings holds their sum;
+// Result.Bytes stays exact.
+func TestCounters(t *testing.T) {
+	var shared Counters
+	const size = 3 << 20
+	for _, tapped := range []bool{false, true} {
+		var own Counters
+		before := [2]int64{shared.Load(Forward), shared.Load(Backward)}
+		opt := Options{Counters: &shared}
+		if tapped {
+			opt.Taps = []Tap{&hashTap{}}
+		}
+		// Each pairing counts into shared; own watches this one alone.
+		opt.server = &own
+		client, server, done := relayed(t, opt)
+		go client.Write(make([]byte, size))
+		server.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(server, make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+		// The bytes have arrived; the count follows within moments.
+		deadline := time.Now().Add(5 * time.Second)
+		for own.Load(Forward) < size && time.Now().Before(deadline) {
+			runtime.Gosched()
+		}
+		if n := own.Load(Forward); n != size {
+			t.Fatalf("tapped=%v: %d bytes counted while the pairing is open, want %d", tapped, n, size)
+		}
+		server.Write([]byte("back"))
+		server.CloseWrite()
+		client.CloseWrite()
+		io.ReadAll(client)
+		r := waitResult(t, done)
+		if r.Bytes != [2]int64{size, 4} || own.Load(Backward) != 4 {
+			t.Fatalf("tapped=%v: result %+v, counted %d back", tapped, r, own.Load(Backward))
+		}
+		if got := [2]int64{shared.Load(Forward) - before[0], shared.Load(Backward) - before[1]}; got != r.Bytes {
+			t.Fatalf("tapped=%v: shared counters moved %v, want %v", tapped, got, r.Bytes)
+		}
+	}
+	if shared.Load(Forward) != 2*size || shared.Load(Backward) != 8 {
+		t.Errorf("shared counters %d/%d, want the sum of both pairings", shared.Load(Forward), shared.Load(Backward))
+	}
+}
+
+// TestTaps: every tap sees every chunk, in order, and both ends of file;
+// nil taps are skipped.
+func TestTaps(t *testing.T) {
+	taps := []*hashTap{{}, {}}
+	client, server, done := relayed(t, Options{Taps: []Tap{taps[0], nil, taps[1]}})
+	payload := make([]byte, 1<<20)
+	rand.NewChaCha8([32]byte{3}).Read(payload)
+	go func() {
+		client.Write(payload)
+		client.CloseWrite()
+	}()
+	server.SetDeadline(time.Now().Add(10 * time.Second))
+	if got, err := io.ReadAll(server); err != nil || sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("server read %d bytes, %v", len(got), err)
+	}
+	server.Write([]byte("ok"))
+	server.CloseWrite()
+	io.ReadAll(client)
+	waitResult(t, done)
+	for i, tap := range taps {
+		if tap.sum(Forward) != sha256.Sum256(payload) || tap.n != [2]int64{1 << 20, 2} || tap.eof != [2]bool{true, true} {
+			t.Errorf("tap %d saw %v bytes, eof %v", i, tap.n, tap.eof)
+		}
+	}
+}
