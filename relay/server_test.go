@@ -150,3 +150,85 @@ func TestServerNoLeaks(t *testing.T) {
 		t.Fatalf("goroutines %d -> %d, descriptors %d -> %d: %v", g0, g, fd0, fd, names)
 	}
 }
+
+// countTap counts the bytes and ends of file a pairing's tap sees.
+type countTap struct {
+	mu  sync.Mutex
+	n   [2]int64
+	eof [2]bool
+}
+
+func (c *countTap) Chunk(d relay.Dir, p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[d] += int64(len(p))
+}
+
+func (c *countTap) EOF(d relay.Dir) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.eof[d] = true
+}
+
+// TestServerStatsAndTaps: a Server's Stats count bytes live over all its
+// pairings, and the pairings open and opened; every pairing gets a tap
+// from each of Taps that makes one.
+func TestServerStatsAndTaps(t *testing.T) {
+	echo := echoServer(t)
+	from := newListenEP(t)
+	var mu sync.Mutex
+	taps := map[uint64]*countTap{}
+	s := &relay.Server{From: from, To: dialEP{echo}, Taps: []func(uint64, relay.Conn, relay.Conn) relay.Tap{
+		func(uint64, relay.Conn, relay.Conn) relay.Tap { return nil },
+		func(id uint64, _, _ relay.Conn) relay.Tap {
+			mu.Lock()
+			defer mu.Unlock()
+			taps[id] = &countTap{}
+			return taps[id]
+		},
+	}}
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+
+	const clients, size = 4, 1000
+	for i := range clients {
+		c, err := net.Dial("tcp", from.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(make([]byte, size))
+		if _, err := io.ReadFull(c, make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+		// The echo came back through the open pairing: it is counted, as
+		// soon as the forward copy has noted what it just delivered.
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().Bytes[relay.Forward] < int64(i+1)*size && time.Now().Before(deadline) {
+			runtime.Gosched()
+		}
+		st := s.Stats()
+		if st.Open != 1 || st.Opened != int64(i+1) || st.Bytes[relay.Forward] < int64(i+1)*size {
+			t.Errorf("client %d: stats %+v while its pairing is open", i, st)
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.ReadAll(c)
+		c.Close()
+	}
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Open != 0 || st.Opened != clients || st.Bytes != [2]int64{clients * size, clients * size} {
+		t.Errorf("stats %+v at the end", st)
+	}
+	if len(taps) != clients {
+		t.Fatalf("%d taps made, want %d", len(taps), clients)
+	}
+	for id, tap := range taps {
+		if tap.n != [2]int64{size, size} || tap.eof != [2]bool{true, true} {
+			t.Errorf("pairing %d: tap saw %v bytes, eof %v", id, tap.n, tap.eof)
+		}
+	}
+}
