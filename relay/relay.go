@@ -17,6 +17,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -134,11 +135,11 @@ type Result struct {
 	Start    time.Time
 	Duration time.Duration
 	// Reason says in a few words why the pairing ended, such as "eof",
-	// "idle timeout" or "linger expired".
+	// "idle timeout", "idle (-w)" or "linger expired".
 	Reason string
 	// Err is the failure that ended the pairing, nil when it ended
-	// normally (both directions at end of file, a linger or interactive
-	// end, or a cancellation).
+	// normally (both directions at end of file, a linger, Wait or
+	// interactive end, or a cancellation).
 	Err error
 }
 
@@ -160,7 +161,6 @@ type pairing struct {
 	conns    [2]Conn
 	opt      Options
 	taps     []Tap        // opt.Taps without the nil entries
-	counters []*Counters  // opt.Counters and the server's, those set
 	activity atomic.Int64 // unix nanoseconds of the last chunk moved
 
 	mu      sync.Mutex
@@ -176,7 +176,10 @@ type pairing struct {
 // limits watch, and the live counters.
 func (p *pairing) moved(d Dir, n int64) {
 	p.activity.Store(time.Now().UnixNano())
-	for _, c := range p.counters {
+	if c := p.opt.Counters; c != nil {
+		c.Add(d, n)
+	}
+	if c := p.opt.server; c != nil {
 		c.Add(d, n)
 	}
 }
@@ -188,16 +191,9 @@ func (p *pairing) moved(d Dir, n int64) {
 // on one side resets the other). Cancelling ctx ends the pairing and closes
 // both conns; that is not an error.
 func Pair(ctx context.Context, a, b Conn, opt Options) Result {
-	p := &pairing{conns: [2]Conn{a, b}, opt: opt}
-	for _, t := range opt.Taps {
-		if t != nil {
-			p.taps = append(p.taps, t)
-		}
-	}
-	for _, c := range []*Counters{opt.Counters, opt.server} {
-		if c != nil {
-			p.counters = append(p.counters, c)
-		}
+	p := &pairing{conns: [2]Conn{a, b}, opt: opt, taps: opt.Taps}
+	if slices.Contains(p.taps, nil) {
+		p.taps = slices.DeleteFunc(slices.Clone(p.taps), func(t Tap) bool { return t == nil })
 	}
 	p.res = Result{Start: time.Now(), Reason: "eof"}
 	p.activity.Store(p.res.Start.UnixNano())
