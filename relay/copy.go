@@ -16,7 +16,7 @@ const bufSize = 256 << 10
 // untapped buffered copy's chunk: a tap may block (a hex dump waits for
 // its writer), and every pairing blocked in a tap holds its chunk, so
 // memory stays bounded by the number of pairings times TapChunk.
-const TapChunk = 32 << 10
+const TapChunk = 64 << 10
 
 // The buffer pools lend buffers only while bytes move, so thousands of
 // idle pairings do not each pin one.
