@@ -53,8 +53,8 @@ func runTaps(d *Dumper, pairings int) map[uint64][2][]byte {
 			wg.Go(func() {
 				r := rand.New(rand.NewChaCha8([32]byte{byte(id), byte(dir)}))
 				var all []byte
-				for range 12 {
-					n := r.IntN(2*maxBlockInput + 100)
+				for range 8 {
+					n := r.IntN(maxBlockInput + maxBlockInput/2)
 					if r.IntN(4) == 0 {
 						n = r.IntN(20)
 					}

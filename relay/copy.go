@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // bufSize is the buffered copy's chunk: large enough that a terminal or a
@@ -12,18 +13,54 @@ import (
 // costs several times more calls per byte).
 const bufSize = 256 << 10
 
-// TapChunk is the most a copy with taps reads at once, smaller than an
-// untapped buffered copy's chunk: a tap may block (a hex dump waits for
-// its writer), and every pairing blocked in a tap holds its chunk, so
-// memory stays bounded by the number of pairings times TapChunk.
-const TapChunk = 64 << 10
+// TapChunk is the most bytes a copy shows its taps at once; a Prefixed
+// conn's bytes read ahead may come as one larger chunk.
+const TapChunk = bufSize
+
+// A tap may block (a hex dump waits for its writer), and a copy blocked in
+// a tap holds its chunk. So that memory does not grow with the number of
+// tapped pairings times TapChunk, only tapBig buffers of that size are
+// lent to tapped copies at once, across the process; the others read
+// tapSmall bytes at a time. One busy stream keeps its large reads (and a
+// dump its large blocks); many at once share the budget.
+const (
+	tapBig   = 8
+	tapSmall = 32 << 10
+)
+
+// tapBigOut counts the large buffers tapped copies hold now.
+var tapBigOut atomic.Int32
 
 // The buffer pools lend buffers only while bytes move, so thousands of
 // idle pairings do not each pin one.
 var (
-	bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
-	tapPool = sync.Pool{New: func() any { b := make([]byte, TapChunk); return &b }}
+	bufPool   = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	smallPool = sync.Pool{New: func() any { b := make([]byte, tapSmall); return &b }}
 )
+
+// borrow lends a buffer for one chunk.
+func (c *copier) borrow() *[]byte {
+	if !c.tapped {
+		return bufPool.Get().(*[]byte)
+	}
+	if tapBigOut.Add(1) <= tapBig {
+		return bufPool.Get().(*[]byte)
+	}
+	tapBigOut.Add(-1)
+	return smallPool.Get().(*[]byte)
+}
+
+// giveBack returns a buffer borrow lent.
+func (c *copier) giveBack(bp *[]byte) {
+	switch {
+	case len(*bp) == tapSmall:
+		smallPool.Put(bp)
+		return
+	case c.tapped:
+		tapBigOut.Add(-1)
+	}
+	bufPool.Put(bp)
+}
 
 // buffered copies through a pooled buffer, showing each chunk to the
 // pairing's taps first, until the source ends (c.eof), fails, or, with
@@ -31,10 +68,6 @@ var (
 // readable before borrowing a buffer, and it gives the buffer back after
 // every chunk, so that a pairing sitting idle holds none.
 func (c *copier) buffered(wait, once bool) error {
-	pool := &bufPool
-	if c.chunk == TapChunk {
-		pool = &tapPool
-	}
 	drained := true // the last read came up short: the source is most likely empty
 	for {
 		if wait && drained {
@@ -42,7 +75,7 @@ func (c *copier) buffered(wait, once bool) error {
 				return opError("read", c.r, err)
 			}
 		}
-		bp := pool.Get().(*[]byte)
+		bp := c.borrow()
 		n, rerr := c.r.Read(*bp)
 		var werr error
 		if n > 0 {
@@ -50,7 +83,8 @@ func (c *copier) buffered(wait, once bool) error {
 			m, werr = c.p.deliver(c.d, c.w, (*bp)[:n])
 			c.n += m
 		}
-		pool.Put(bp)
+		size := len(*bp)
+		c.giveBack(bp)
 		switch {
 		case werr != nil:
 			return werr
@@ -62,7 +96,7 @@ func (c *copier) buffered(wait, once bool) error {
 		case once && n > 0:
 			return nil
 		}
-		drained = n < c.chunk
+		drained = n < size
 	}
 }
 

@@ -85,8 +85,9 @@ type EndsWithPeer interface {
 // Tap observes every chunk a pairing copies, synchronously and in order per
 // direction, before the chunk is written on. A tap forces the copy through
 // user space (in chunks of at most TapChunk bytes, besides a Prefixed
-// conn's bytes, which come as one chunk), so it must be cheap or block
-// only to bound memory; p is only valid during the call. Counting bytes
+// conn's bytes, which come as one chunk), so it must be cheap; it may
+// block to bound its memory, which holds the copy back. p is only valid
+// during the call. Counting bytes
 // needs no tap: see Counters.
 type Tap interface {
 	Chunk(d Dir, p []byte)

@@ -87,10 +87,7 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 	if len(p.taps) > 0 {
 		rt = buffered(src)
 	}
-	c := copier{p: p, d: d, w: w, r: r, src: src, chunk: bufSize}
-	if len(p.taps) > 0 {
-		c.chunk = TapChunk
-	}
+	c := copier{p: p, d: d, w: w, r: r, src: src, tapped: len(p.taps) > 0}
 	if rt < viaPipe {
 		c.hook(rt)
 		return c.n, c.buffered(rt == viaBufferWait, false)
@@ -113,14 +110,14 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 
 // copier is one direction's copy in progress, whichever route it takes.
 type copier struct {
-	p     *pairing
-	d     Dir
-	w     io.Writer
-	r     io.Reader
-	src   rawFD
-	chunk int   // the buffered route's read size
-	n     int64 // bytes delivered so far
-	eof   bool  // the source has ended
+	p      *pairing
+	d      Dir
+	w      io.Writer
+	r      io.Reader
+	src    rawFD
+	tapped bool  // the bytes go through taps
+	n      int64 // bytes delivered so far
+	eof    bool  // the source has ended
 }
 
 func (c *copier) hook(rt route) {
