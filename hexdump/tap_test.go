@@ -40,7 +40,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 // runTaps dumps pairings taps at once through d, both directions of each
-// at once, in chunks of random sizes (some longer than a block holds),
+// at once, in chunks of random sizes (one longer than a block holds),
 // and returns what each sent, by pairing id and direction.
 func runTaps(d *Dumper, pairings int) map[uint64][2][]byte {
 	sent := make(map[uint64][2][]byte)
@@ -53,10 +53,11 @@ func runTaps(d *Dumper, pairings int) map[uint64][2][]byte {
 			wg.Go(func() {
 				r := rand.New(rand.NewChaCha8([32]byte{byte(id), byte(dir)}))
 				var all []byte
-				for range 8 {
-					n := r.IntN(maxBlockInput + maxBlockInput/2)
-					if r.IntN(4) == 0 {
-						n = r.IntN(20)
+				for k := range 8 {
+					n := r.IntN(4096)
+					if k == 1 {
+						// Longer than a block holds: dumped as several.
+						n = maxBlockInput + r.IntN(1000)
 					}
 					p := make([]byte, n)
 					for j := range p {
