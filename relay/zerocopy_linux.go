@@ -123,7 +123,7 @@ func tryIO(wait ready, op func(fd int) (int64, error)) (n int64, opErr, waitErr 
 // With bulk, a long stream raises the source's low-water mark (lowWater).
 func (c *copier) splice(dst rawFD, fin, bulk bool) error {
 	s := splicer{
-		src: c.src, dst: dst, fin: fin,
+		fin: fin,
 		// Between sockets and pipes splice never blocks (both ends are
 		// non-blocking), so it is made as a raw system call: the
 		// scheduler is not told, which spares a handoff of the processor
@@ -162,17 +162,11 @@ func (c *copier) splice(dst rawFD, fin, bulk bool) error {
 		if s.eof {
 			s.flags |= unix.SPLICE_F_MORE
 		}
-		for s.p.n > 0 {
-			out, serr, werr := tryIO(dst.rc.Write, drain)
-			switch {
-			case werr != nil:
-				return opError("write", c.w, werr)
-			case serr != nil:
-				return opError("write", c.w, os.NewSyscallError("splice", serr))
-			}
-			s.p.n -= int(out)
-			c.delivered(out)
+		if err := s.drainAll(dst, drain); err != nil {
+			c.delivered(in - int64(s.p.n))
+			return opError("write", c.w, err)
 		}
+		c.delivered(in)
 		lw.moved(in)
 		if s.lateErr != nil {
 			return opError("read", c.r, os.NewSyscallError("splice", s.lateErr))
@@ -186,7 +180,6 @@ func (c *copier) splice(dst rawFD, fin, bulk bool) error {
 
 // splicer is the state one splice call's fill and drain share.
 type splicer struct {
-	src, dst      rawFD
 	p             *pipe // the pipe held, nil between bursts
 	rawIn, rawOut bool  // make the system call without telling the scheduler
 	fin           bool
@@ -231,6 +224,22 @@ func (s *splicer) fill(fd int) (int64, error) {
 // drain moves what the pipe holds to the destination.
 func (s *splicer) drain(fd int) (int64, error) {
 	return spliceNB(s.p.r, fd, s.p.n, s.rawOut, s.flags)
+}
+
+// drainAll empties the pipe into the destination, waiting for it to take
+// more as needed.
+func (s *splicer) drainAll(dst rawFD, drain func(int) (int64, error)) error {
+	for s.p.n > 0 {
+		out, serr, werr := tryIO(dst.rc.Write, drain)
+		switch {
+		case werr != nil:
+			return werr
+		case serr != nil:
+			return os.NewSyscallError("splice", serr)
+		}
+		s.p.n -= int(out)
+	}
+	return nil
 }
 
 // release gives the pipe back, if one is held.
