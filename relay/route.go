@@ -50,16 +50,22 @@ const (
 )
 
 // routes is the one place that decides the copy path, by the kind of the
-// source (row) and of the destination (column). A regular file goes to a
-// socket through a pool pipe, not sendfile(2): the pool's pipes hold more
-// than sendfile's own (see bench/NOTES.md). Two more rules override the
-// table: a direction with taps takes the destination-less column
-// (kindOther: the bytes must come through user space), and so does a
-// splice that cannot get a pipe (the descriptor table or kernel memory is
-// full): buffered copies need no descriptor, so an open pairing survives
-// while new connections fail.
+// source (row) and of the destination (column):
+//
+//	src \ dst  other     socket    pipe      file      /dev/null
+//	other      buf       buf       buf       buf       buf
+//	socket     buf-wait  pipe-FIN  pipe-bulk pipe-bulk pipe-bulk
+//	pipe       buf       pipe-FIN  pipe      pipe      pipe
+//	file       buf       pipe-FIN  buf       buf       buf
+//
+// A regular file goes to a socket through a pool pipe, not sendfile(2):
+// the pool's pipes hold more than sendfile's own (see bench/NOTES.md).
+// Two rules override the table and take the first column instead, the
+// route that needs no descriptor of its own: a direction with taps (the
+// bytes must come through user space), and a splice that cannot get a
+// pipe because the descriptor table or kernel memory is full (so an open
+// pairing carries on while new connections fail).
 var routes = [numKinds][numKinds]route{
-	//           dst: other       socket      pipe         file         /dev/null
 	kindOther:   {viaBuffer, viaBuffer, viaBuffer, viaBuffer, viaBuffer},
 	kindSocket:  {viaBufferWait, viaPipeFIN, viaPipeBulk, viaPipeBulk, viaPipeBulk},
 	kindPipe:    {viaBuffer, viaPipeFIN, viaPipe, viaPipe, viaPipe},
@@ -90,7 +96,8 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 	c := copier{p: p, d: d, w: w, r: r, src: src, tapped: len(p.taps) > 0}
 	if rt < viaPipe {
 		c.hook(rt)
-		return c.n, c.buffered(rt == viaBufferWait, false)
+		err := c.buffered(rt == viaBufferWait, false)
+		return c.n, err
 	}
 	_, canShut := w.(closeWriter)
 	fin := rt == viaPipeFIN && dst.own && canShut && !p.opt.NoShutdown
