@@ -187,6 +187,12 @@ func TestServerStatsAndTaps(t *testing.T) {
 			return taps[id]
 		},
 	}}
+	closed := make(chan relay.Result, 16)
+	s.Notify = func(e relay.Event) {
+		if e.Kind == relay.Closed {
+			closed <- e.Result
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- s.Run(ctx) }()
@@ -215,6 +221,9 @@ func TestServerStatsAndTaps(t *testing.T) {
 		c.(*net.TCPConn).CloseWrite()
 		io.ReadAll(c)
 		c.Close()
+		if r := <-closed; r.Err != nil || r.Bytes != [2]int64{size, size} {
+			t.Errorf("client %d: result %+v", i, r)
+		}
 	}
 	stop()
 	if err := <-ran; err != nil {
