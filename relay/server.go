@@ -267,7 +267,6 @@ func (s *Server) start(kill context.Context, id uint64, a, b Conn, single bool) 
 func (s *Server) pair(kill context.Context, id uint64, a, b Conn, single bool) {
 	s.open.Add(1)
 	s.opened.Add(1)
-	defer s.open.Add(-1)
 	opt := s.Options
 	opt.server = &s.bytes
 	if len(s.Taps) > 0 {
@@ -283,6 +282,7 @@ func (s *Server) pair(kill context.Context, id uint64, a, b Conn, single bool) {
 	}
 	s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
 	res := Pair(kill, a, b, opt)
+	s.open.Add(-1) // before Closed, so that whoever it tells sees the count
 	s.notify(Event{Kind: Closed, ID: id, Conn: a, Peer: b, Result: res})
 	if single {
 		s.mu.Lock()
