@@ -363,12 +363,12 @@ func TestWait(t *testing.T) {
 		{Options{Wait: 200 * time.Millisecond, Idle: 200 * time.Millisecond}, ErrIdle, "idle timeout"},
 	} {
 		client, server, done := relayed(t, c.opt)
+		last := time.Now() // no later than the relay's last activity
 		client.Write([]byte("ping"))
 		server.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, err := io.ReadFull(server, make([]byte, 4)); err != nil {
 			t.Fatal(err)
 		}
-		last := time.Now()
 		r := waitResult(t, done)
 		if !errors.Is(r.Err, c.err) || (c.err == nil && r.Err != nil) || r.Reason != c.reason || r.Bytes != [2]int64{4, 0} {
 			t.Errorf("Idle %v, Wait %v: result %+v, want error %v and reason %q", c.opt.Idle, c.opt.Wait, r, c.err, c.reason)
