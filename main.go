@@ -248,7 +248,8 @@ func runServer(c *cli.Context, u *ui.UI, s *relay.Server, graceful bool) error {
 	if d == nil {
 		return serve(s, graceful)
 	}
-	s.NewTap = d.Tap
+	s.Taps = append(s.Taps, d.Tap)
+	d.OnError = func(err error) { u.Errorf("%v", err) }
 	err = serve(s, graceful)
 	if derr := d.Close(); err == nil {
 		err = derr
@@ -442,6 +443,7 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		Options: relay.Options{
 			NoShutdown: c.Bool("no-shutdown"),
 			Idle:       duration(c, "idle-timeout"),
+			Wait:       duration(c, "wait"),
 			Linger:     linger(c),
 		},
 		Notify: u.Event,

@@ -155,18 +155,28 @@ func (d *TCPDialer) String() string {
 // Close does nothing: a dialer holds nothing between connections.
 func (d *TCPDialer) Close() error { return nil }
 
-// Open connects, trying each resolved address in turn, and returns the
-// *net.TCPConn itself so that its descriptor stays visible to the copy
-// engine.
+// TCPConn is a TCP connection gnc dialed or accepted and alone holds, as
+// the endpoints' Open returns it. It embeds the *net.TCPConn, so every
+// method (SyscallConn, CloseWrite, SetLinger, the addresses, deadlines)
+// is the socket's own and the copy engine still splices it; and it says
+// what it is with relay.OwnSocket, so the engine may shut it down, send
+// its last bytes with the FIN and raise its socket options.
+type TCPConn struct{ *net.TCPConn }
+
+// OwnSocket is always true: see relay.OwnSocket.
+func (TCPConn) OwnSocket() bool { return true }
+
+// Open connects, trying each resolved address in turn, and returns a
+// TCPConn.
 func (d *TCPDialer) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 	c, err := d.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return TCPConn{c}, nil
 }
 
-// Dial is Open with its concrete result.
+// Dial is Open with the plain *net.TCPConn as its result.
 func (d *TCPDialer) Dial(ctx context.Context) (*net.TCPConn, error) {
 	ips := d.pinned
 	if ips == nil {
@@ -344,9 +354,9 @@ func (l *TCPListener) String() string { return l.desc }
 // Close stops accepting; connections already accepted stay open.
 func (l *TCPListener) Close() error { return l.ln.Close() }
 
-// Open accepts the next client. Cancelling ctx makes a pending accept
-// return at once (through the listener's deadline, so no goroutine is left
-// blocked behind).
+// Open accepts the next client, as a TCPConn. Cancelling ctx makes a
+// pending accept return at once (through the listener's deadline, so no
+// goroutine is left blocked behind).
 func (l *TCPListener) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Unix(1, 0)) })
 	c, err := l.ln.AcceptTCP()
@@ -357,5 +367,5 @@ func (l *TCPListener) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 		}
 		return nil, err
 	}
-	return c, nil
+	return TCPConn{c}, nil
 }

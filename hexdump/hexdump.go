@@ -469,10 +469,10 @@ func putLine8(l *[line8Len]byte, mark uint16, offWord uint64, b *[bytesPerLine]b
 
 // text8 returns the text column for the 8 bytes packed in x: each byte
 // itself if it is printable ASCII (0x20-0x7e), '.' otherwise. It tests all
-// eight bytes at once with word arithmetic rather than a 256-entry table:
-// 8 table loads, shifts and ORs per word made the whole formatter about 25%
-// slower. No addition carries across a byte: the high bit is masked off
-// first and 0x7f+0x60 < 0x100.
+// eight bytes at once with word arithmetic rather than a 256-entry table,
+// whose 8 loads, shifts and ORs per word slowed the whole formatter down
+// (bench/NOTES.md). No addition carries across a byte: the high bit is
+// masked off first and 0x7f+0x60 < 0x100.
 func text8(x uint64) uint64 {
 	const high = 0x8080808080808080
 	low7 := x &^ high

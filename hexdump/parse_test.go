@@ -16,15 +16,17 @@ import (
 type dumpLine struct {
 	dir    Dir
 	header bool
-	// For headers: n is the len= value, or -1 for an EOF marker.
-	n int
+	// For headers: n is the len= value, or -1 for an EOF marker; id is
+	// the connection's number, 0 in the single-connection form.
+	n  int
+	id uint64
 	// For data lines: the offset of the first byte and the bytes.
 	off  uint64
 	data []byte
 }
 
 var (
-	headerRE = regexp.MustCompile(`^[<>] [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}( #[1-9][0-9]* \S+ -> \S+)? (len=(0|[1-9][0-9]*)|eof)$`)
+	headerRE = regexp.MustCompile(`^[<>] [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}( #([1-9][0-9]*) \S+ -> \S+)? (len=(0|[1-9][0-9]*)|eof)$`)
 	dataRE   = regexp.MustCompile(`^[<>] [0-9a-f]{8,}  `)
 )
 
@@ -77,8 +79,13 @@ func parseLine(line string) (dumpLine, error) {
 		}
 		l.header = true
 		l.n = -1
-		if m[3] != "" {
-			l.n, err = strconv.Atoi(m[3])
+		if m[2] != "" {
+			if l.id, err = strconv.ParseUint(m[2], 10, 64); err != nil {
+				return l, err
+			}
+		}
+		if m[4] != "" {
+			l.n, err = strconv.Atoi(m[4])
 		}
 		return l, err
 	}

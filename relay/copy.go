@@ -5,60 +5,98 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
-// bufSize is the buffered copy's chunk: large enough that a terminal, a
-// tap or a TLS stream is not held back by system-call overhead (io.Copy's
-// 32 KiB costs several times more calls per byte).
+// bufSize is the buffered copy's chunk: large enough that a terminal or a
+// TLS stream is not held back by system-call overhead (io.Copy's 32 KiB
+// costs several times more calls per byte).
 const bufSize = 256 << 10
 
-// bufPool lends buffers only while bytes move, so thousands of idle
-// pairings do not each pin a quarter of a megabyte.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+// TapChunk is the most bytes a copy shows its taps at once; a Prefixed
+// conn's bytes read ahead may come as one larger chunk.
+const TapChunk = bufSize
 
-// bufferedCopy copies r to w through a pooled buffer, showing each chunk to
-// tap first. When r is a socket it waits for readability before borrowing a
-// buffer, and gives the buffer back whenever a read comes up short (the
-// socket is then most likely drained).
-func bufferedCopy(w io.Writer, r io.Reader, touch func(), d Dir, tap Tap) (int64, error) {
-	var wait func() error
-	if src, ok := fdOf(r, false); ok && src.kind == kindSocket {
-		wait = func() error { return waitReadable(src.rc) }
+// A tap may block (a hex dump waits for its writer), and a copy blocked in
+// a tap holds its chunk. So that memory does not grow with the number of
+// tapped pairings times TapChunk, only tapBig buffers of that size are
+// lent to tapped copies at once, across the process; the others read
+// tapSmall bytes at a time. One busy stream keeps its large reads (and a
+// dump its large blocks); many at once share the budget.
+const (
+	tapBig   = 8
+	tapSmall = 32 << 10
+)
+
+// tapBigOut counts the large buffers tapped copies hold now.
+var tapBigOut atomic.Int32
+
+// The buffer pools lend buffers only while bytes move, so thousands of
+// idle pairings do not each pin one.
+var (
+	bufPool   = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	smallPool = sync.Pool{New: func() any { b := make([]byte, tapSmall); return &b }}
+)
+
+// borrow lends a buffer for one chunk.
+func (c *copier) borrow() *[]byte {
+	if !c.tapped {
+		return bufPool.Get().(*[]byte)
 	}
-	var total int64
-	drained := true
+	if tapBigOut.Add(1) <= tapBig {
+		return bufPool.Get().(*[]byte)
+	}
+	tapBigOut.Add(-1)
+	return smallPool.Get().(*[]byte)
+}
+
+// giveBack returns a buffer borrow lent.
+func (c *copier) giveBack(bp *[]byte) {
+	switch {
+	case len(*bp) == tapSmall:
+		smallPool.Put(bp)
+		return
+	case c.tapped:
+		tapBigOut.Add(-1)
+	}
+	bufPool.Put(bp)
+}
+
+// buffered copies through a pooled buffer, showing each chunk to the
+// pairing's taps first, until the source ends (c.eof), fails, or, with
+// once, after one chunk. With wait it waits for the source socket to be
+// readable before borrowing a buffer, and it gives the buffer back after
+// every chunk, so that a pairing sitting idle holds none.
+func (c *copier) buffered(wait, once bool) error {
+	drained := true // the last read came up short: the source is most likely empty
 	for {
-		if wait != nil && drained {
-			if err := wait(); err != nil {
-				return total, opError("read", r, err)
+		if wait && drained {
+			if err := waitReadable(c.src.rc); err != nil {
+				return opError("read", c.r, err)
 			}
 		}
-		bp := bufPool.Get().(*[]byte)
-		buf := *bp
-		n, rerr := r.Read(buf)
+		bp := c.borrow()
+		n, rerr := c.r.Read(*bp)
+		var werr error
 		if n > 0 {
-			touch()
-			if tap != nil {
-				tap.Chunk(d, buf[:n])
-			}
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr == nil && m < n {
-				werr = io.ErrShortWrite
-			}
-			if werr != nil {
-				bufPool.Put(bp)
-				return total, opError("write", w, werr)
-			}
+			var m int64
+			m, werr = c.p.deliver(c.d, c.w, (*bp)[:n])
+			c.n += m
 		}
-		bufPool.Put(bp)
-		drained = n < len(buf)
+		size := len(*bp)
+		c.giveBack(bp)
 		switch {
+		case werr != nil:
+			return werr
 		case rerr == io.EOF:
-			return total, nil
+			c.eof = true
+			return nil
 		case rerr != nil:
-			return total, opError("read", r, rerr)
+			return opError("read", c.r, rerr)
+		case once && n > 0:
+			return nil
 		}
+		drained = n < size
 	}
 }
 

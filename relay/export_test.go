@@ -1,14 +1,7 @@
 package relay
 
-// drainPipePool closes the pooled pipes, so tests can count descriptors.
-func drainPipePool() {
-	pipePool.Lock()
-	defer pipePool.Unlock()
-	for _, p := range pipePool.free {
-		p.close()
-	}
-	pipePool.free = nil
-}
-
 // DrainPipePool is drainPipePool for the external tests.
 var DrainPipePool = drainPipePool
+
+// OpenFDs is openFDs for the external tests.
+var OpenFDs = openFDs

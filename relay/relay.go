@@ -4,10 +4,12 @@
 // can see file descriptors on both ends.
 //
 // The engine detects what a connection can do with small interfaces
-// (CloseWrite, SyscallConn, ReadHalf/WriteHalf, EndsWithPeer), never with
-// concrete types, so a new kind of endpoint only has to implement them.
-// Connections must be passed unwrapped: a *net.TCPConn hidden inside a
-// wrapper cannot be spliced.
+// (CloseWrite, SyscallConn, ReadHalf/WriteHalf, EndsWithPeer, and the
+// capabilities in caps.go), never with concrete types or guesses, so a new
+// kind of endpoint only has to implement them. A wrapper must embed or
+// forward SyscallConn for its descriptor to be spliced; one that does not
+// takes the buffered path. Which path a direction takes is decided in one
+// place, the routes table in route.go.
 package relay
 
 import (
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,10 +50,12 @@ func (d Dir) String() string {
 	return "backward"
 }
 
-// netConn is a socket the engine's caller opened and owns (a net.Conn), as
-// opposed to standard input or output, which may be shared with other
-// processes: only such a socket is sure to be shut down or closed by us.
-type netConn interface{ LocalAddr() net.Addr }
+// ownSocket reports whether x says it is a socket gnc alone holds (see
+// OwnSocket): only such a socket is sure to be shut down or closed by us.
+func ownSocket(x any) bool {
+	o, ok := x.(OwnSocket)
+	return ok && o.OwnSocket()
+}
 
 // closeWriter is a conn that can end its sending direction alone: TCP and
 // Unix stream sockets, TLS, and gnc's own stdio (which closes stdout).
@@ -79,7 +84,11 @@ type EndsWithPeer interface {
 
 // Tap observes every chunk a pairing copies, synchronously and in order per
 // direction, before the chunk is written on. A tap forces the copy through
-// user space, so it must be cheap; p is only valid during the call.
+// user space (in chunks of at most TapChunk bytes, besides a Prefixed
+// conn's bytes, which come as one chunk), so it must be cheap; it may
+// block to bound its memory, which holds the copy back. p is only valid
+// during the call. Counting bytes
+// needs no tap: see Counters.
 type Tap interface {
 	Chunk(d Dir, p []byte)
 	// EOF reports that direction d ended cleanly (it is then half-closed).
@@ -93,15 +102,29 @@ type Options struct {
 	// it has ended, for peers that treat a FIN as an abort.
 	NoShutdown bool
 	// Idle ends a pairing that moved no byte in either direction for this
-	// long. Zero or negative: no idle limit.
+	// long, as a failure (Result.Err is ErrIdle). Zero or negative: no
+	// idle limit.
 	Idle time.Duration
+	// Wait ends a pairing that moved no byte in either direction for this
+	// long as a normal end (Result.Err nil, Reason "idle (-w)"), as nc's
+	// -w does. Zero or negative: no such limit. With Idle also set, the
+	// shorter one decides; when both are equal, Idle does.
+	Wait time.Duration
 	// Linger bounds how long the Backward direction may go on once the
 	// Forward one has ended (nc's -q). Zero: no bound, wait for the peer.
 	// Negative: end the pairing as soon as Forward ends.
 	Linger time.Duration
-	// Tap, if not nil, sees every byte copied. Without a tap the engine
-	// moves bytes with splice where it can.
-	Tap Tap
+	// Taps see every byte copied, each chunk by every tap in order; nil
+	// entries are skipped. Without taps the engine moves bytes with splice
+	// where it can.
+	Taps []Tap
+	// Counters, if not nil, is updated live with the bytes each direction
+	// delivers, on every copy path. Several pairings may share one
+	// Counters, which then holds their sum.
+	Counters *Counters
+
+	// server is the Server's aggregate, counted besides Counters.
+	server *Counters
 }
 
 // Result says how a pairing went.
@@ -113,16 +136,23 @@ type Result struct {
 	Start    time.Time
 	Duration time.Duration
 	// Reason says in a few words why the pairing ended, such as "eof",
-	// "idle timeout" or "linger expired".
+	// "idle timeout", "idle (-w)" or "linger expired".
 	Reason string
 	// Err is the failure that ended the pairing, nil when it ended
-	// normally (both directions at end of file, a linger or interactive
-	// end, or a cancellation).
+	// normally (both directions at end of file, a linger, Wait or
+	// interactive end, or a cancellation).
 	Err error
 }
 
 // ErrIdle is the Result.Err of a pairing ended by Options.Idle.
 var ErrIdle = errors.New("idle timeout")
+
+// Reasons a pairing ends with, besides "eof" and the failures'.
+const (
+	reasonIdle      = "idle timeout"
+	reasonWait      = "idle (-w)"
+	reasonCancelled = "cancelled"
+)
 
 // pairing is the state of one Pair call. Its two directions run in two
 // goroutines (the caller's and one more) and it is supervised by callbacks
@@ -131,6 +161,7 @@ var ErrIdle = errors.New("idle timeout")
 type pairing struct {
 	conns    [2]Conn
 	opt      Options
+	taps     []Tap        // opt.Taps without the nil entries
 	activity atomic.Int64 // unix nanoseconds of the last chunk moved
 
 	mu      sync.Mutex
@@ -142,7 +173,17 @@ type pairing struct {
 	idle    *time.Timer
 }
 
-func (p *pairing) touch() { p.activity.Store(time.Now().UnixNano()) }
+// moved records n bytes delivered in direction d: the activity the idle
+// limits watch, and the live counters.
+func (p *pairing) moved(d Dir, n int64) {
+	p.activity.Store(time.Now().UnixNano())
+	if c := p.opt.Counters; c != nil {
+		c.Add(d, n)
+	}
+	if c := p.opt.server; c != nil {
+		c.Add(d, n)
+	}
+}
 
 // Pair copies a's bytes to b (Forward) and b's to a (Backward) until both
 // directions have ended, then closes both conns. A direction ends at end of
@@ -151,18 +192,21 @@ func (p *pairing) touch() { p.activity.Store(time.Now().UnixNano()) }
 // on one side resets the other). Cancelling ctx ends the pairing and closes
 // both conns; that is not an error.
 func Pair(ctx context.Context, a, b Conn, opt Options) Result {
-	p := &pairing{conns: [2]Conn{a, b}, opt: opt}
+	p := &pairing{conns: [2]Conn{a, b}, opt: opt, taps: opt.Taps}
+	if slices.Contains(p.taps, nil) {
+		p.taps = slices.DeleteFunc(slices.Clone(p.taps), func(t Tap) bool { return t == nil })
+	}
 	p.res = Result{Start: time.Now(), Reason: "eof"}
 	p.activity.Store(p.res.Start.UnixNano())
-	stop := context.AfterFunc(ctx, func() { p.abort("cancelled", nil) })
+	stop := context.AfterFunc(ctx, func() { p.abort(reasonCancelled, nil) })
 	for _, c := range p.conns {
 		if ab, ok := c.(Abortable); ok {
 			ab.BindAbort(func(err error) { p.abort("dropped", err) })
 		}
 	}
-	if opt.Idle > 0 {
+	if limit := p.quietLimit(); limit > 0 {
 		p.mu.Lock()
-		p.idle = time.AfterFunc(opt.Idle, p.checkIdle)
+		p.idle = time.AfterFunc(limit, p.checkIdle)
 		p.mu.Unlock()
 	}
 
@@ -192,10 +236,15 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 }
 
 // abort ends the pairing early by closing both conns, which unblocks both
-// directions.
+// directions. It is for callbacks from outside the copy (cancellation, the
+// linger timer): once both directions have ended the pairing is over
+// whatever Pair has yet to do, so a late callback changes nothing.
 func (p *pairing) abort(reason string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ended == 2 {
+		return
+	}
 	p.abortLocked(reason, err)
 }
 
@@ -219,18 +268,39 @@ func (p *pairing) abortLocked(reason string, err error) {
 	b.Close()
 }
 
+// quietLimit is how long the pairing may move nothing: the shorter of
+// Idle and Wait that is set, or zero for no limit.
+func (p *pairing) quietLimit() time.Duration {
+	idle, wait := p.opt.Idle, p.opt.Wait
+	switch {
+	case idle > 0 && (wait <= 0 || idle <= wait):
+		return idle
+	case wait > 0:
+		return wait
+	}
+	return 0
+}
+
+// checkIdle runs on the one timer Idle and Wait share: it ends the pairing
+// if it has been quiet for quietLimit, or sets the timer again for the
+// rest of that time.
 func (p *pairing) checkIdle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.over || p.aborted {
+	if p.over || p.aborted || p.ended == 2 {
 		return
 	}
+	limit := p.quietLimit()
 	last := time.Unix(0, p.activity.Load())
-	if wait := p.opt.Idle - time.Since(last); wait > 0 {
-		p.idle.Reset(wait)
+	if rest := limit - time.Since(last); rest > 0 {
+		p.idle.Reset(rest)
 		return
 	}
-	p.abortLocked("idle timeout", ErrIdle)
+	if limit == p.opt.Idle {
+		p.abortLocked(reasonIdle, ErrIdle)
+	} else {
+		p.abortLocked(reasonWait, nil)
+	}
 }
 
 // finish records the end of direction d and decides how long the other
@@ -267,10 +337,16 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 		p.finish(d, 0, nil, true)
 		return
 	}
-	n, err := p.copyStream(d, writeHalf(dst), r)
+	w := writeHalf(dst)
+	n, err := p.deliverPrefix(d, w, src, r)
 	if err == nil {
-		if p.opt.Tap != nil {
-			p.opt.Tap.EOF(d)
+		var m int64
+		m, err = p.copyStream(d, w, r)
+		n += m
+	}
+	if err == nil {
+		for _, t := range p.taps {
+			t.EOF(d)
 		}
 		if !p.opt.NoShutdown && !p.closingNext(d, dst) {
 			if cw, ok := dst.(closeWriter); ok {
@@ -291,7 +367,7 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 // every connection. Both directions have read to end of file by then, so
 // the close cannot turn into a reset.
 func (p *pairing) closingNext(d Dir, dst Conn) bool {
-	if _, isSocket := dst.(netConn); !isSocket {
+	if !ownSocket(dst) {
 		return false
 	}
 	p.mu.Lock()
@@ -313,20 +389,43 @@ func writeHalf(c Conn) io.Writer {
 	return c
 }
 
-// copyStream picks the cheapest way to move bytes from r to w: splice
-// between descriptors (a regular file included), or a copy through a
-// large pooled buffer when a tap must see the bytes or an end has no
-// descriptor.
-func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
-	if p.opt.Tap == nil {
-		// Only a socket of our own is sure to be shut down or closed when
-		// the source ends (a socket on stdout may be shared).
-		_, ownSocket := w.(netConn)
-		_, canShut := w.(closeWriter)
-		fin := ownSocket && canShut && !p.opt.NoShutdown
-		if n, handled, err := zeroCopy(w, r, p.touch, fin); handled {
+// deliverPrefix writes the bytes src (or its read half r) has already read
+// ahead, if it is Prefixed, through the taps and counters, before the
+// copy proper reads the conn itself.
+func (p *pairing) deliverPrefix(d Dir, w io.Writer, src Conn, r io.Reader) (int64, error) {
+	var n int64
+	for _, x := range []any{src, r} {
+		pf, ok := x.(Prefixed)
+		if !ok {
+			continue
+		}
+		b := pf.TakePrefix()
+		if len(b) == 0 {
+			continue
+		}
+		m, err := p.deliver(d, w, b)
+		n += m
+		if err != nil {
 			return n, err
 		}
 	}
-	return bufferedCopy(w, r, p.touch, d, p.opt.Tap)
+	return n, nil
+}
+
+// deliver shows b to the taps, writes it to w and counts it.
+func (p *pairing) deliver(d Dir, w io.Writer, b []byte) (int64, error) {
+	for _, t := range p.taps {
+		t.Chunk(d, b)
+	}
+	m, err := w.Write(b)
+	if m > 0 {
+		p.moved(d, int64(m))
+	}
+	if err == nil && m < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return int64(m), opError("write", w, err)
+	}
+	return int64(m), nil
 }

@@ -108,10 +108,11 @@ type Server struct {
 	// Admit, if not nil, is asked about every accepted conn before anything
 	// is dialed for it; an error rejects the conn.
 	Admit func(remote net.Addr) error
-	// NewTap, if not nil, makes the tap of each pairing (it overrides
-	// Options.Tap). from and to are the pairing's Forward source and
+	// Taps make taps for each pairing, which see its bytes after those of
+	// Options.Taps; a func returning nil adds none to that pairing. id is
+	// the pairing's, and from and to are its Forward source and
 	// destination.
-	NewTap func(id uint64, from, to Conn) Tap
+	Taps []func(id uint64, from, to Conn) Tap
 	// Notify, if not nil, receives events; it is called from many
 	// goroutines at once.
 	Notify func(Event)
@@ -126,6 +127,30 @@ type Server struct {
 	killed bool
 	err    error // the single pairing's failure, in modes that make one
 	open   atomic.Int64
+	opened atomic.Int64
+	bytes  Counters // over all pairings, live
+}
+
+// Stats are a Server's live totals.
+type Stats struct {
+	// Bytes holds the bytes delivered in each direction (indexed by Dir)
+	// by all pairings so far, those still open included, as they move.
+	Bytes [2]int64
+	// Open is the number of pairings copying now.
+	Open int64
+	// Opened is the number of pairings started so far (accepted conns
+	// that were rejected or whose other side failed to open are not).
+	Opened int64
+}
+
+// Stats returns the server's totals so far. It may be called at any time,
+// from any goroutine, before, during or after Run.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Bytes:  [2]int64{s.bytes.Load(Forward), s.bytes.Load(Backward)},
+		Open:   s.open.Load(),
+		Opened: s.opened.Load(),
+	}
 }
 
 // Many reports whether Run may make more than one pairing, so that
@@ -257,13 +282,23 @@ func (s *Server) start(kill context.Context, id uint64, a, b Conn, single bool) 
 // pair runs one pairing in the calling goroutine and reports it.
 func (s *Server) pair(kill context.Context, id uint64, a, b Conn, single bool) {
 	s.open.Add(1)
-	defer s.open.Add(-1)
+	s.opened.Add(1)
 	opt := s.Options
-	if s.NewTap != nil {
-		opt.Tap = s.NewTap(id, a, b)
+	opt.server = &s.bytes
+	if len(s.Taps) > 0 {
+		// A fresh slice: pairings run at once and must not share one.
+		taps := make([]Tap, 0, len(opt.Taps)+len(s.Taps))
+		taps = append(taps, opt.Taps...)
+		for _, newTap := range s.Taps {
+			if t := newTap(id, a, b); t != nil {
+				taps = append(taps, t)
+			}
+		}
+		opt.Taps = taps
 	}
 	s.notify(Event{Kind: Opened, ID: id, Conn: a, Peer: b})
 	res := Pair(kill, a, b, opt)
+	s.open.Add(-1) // before Closed, so that whoever it tells sees the count
 	s.notify(Event{Kind: Closed, ID: id, Conn: a, Peer: b, Result: res})
 	if single {
 		s.mu.Lock()
@@ -286,9 +321,12 @@ func (s *Server) openSide(ctx context.Context, id uint64, e Endpoint) (Conn, err
 // accept takes the next admitted conn from a listening endpoint. Rejected
 // conns and passing failures (out of descriptors, say) are reported and
 // skipped; it returns an error only when the endpoint can accept no more.
-func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
-	var delay time.Duration
+// pace spaces the accepts while descriptors or memory run short.
+func (s *Server) accept(ctx context.Context, l Endpoint, pace *pacer) (Conn, uint64, error) {
 	for {
+		if !pace.wait(ctx) {
+			return nil, 0, ctx.Err()
+		}
 		c, err := l.Open(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -297,16 +335,9 @@ func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
 			if !temporary(err) {
 				return nil, 0, err
 			}
-			// As net/http does: back off so a full descriptor table does
-			// not turn into a busy loop.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.notify(Event{Kind: Retrying, Endpoint: l, Err: err, Delay: delay})
-			if !sleep(ctx, delay) {
-				return nil, 0, ctx.Err()
-			}
+			s.notify(Event{Kind: Retrying, Endpoint: l, Err: err, Delay: pace.short()})
 			continue
 		}
-		delay = 0
 		id := s.ids.Add(1)
 		s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
 		if s.Admit != nil {
@@ -320,15 +351,54 @@ func (s *Server) accept(ctx context.Context, l Endpoint) (Conn, uint64, error) {
 	}
 }
 
+// pacer spaces a listener's accepts, as net/http does, while the process
+// is short of descriptors or memory: when accept(2) fails for that, or
+// when the other side of a conn just accepted cannot be opened for that
+// (the accept took the last descriptor, the dial finds none). Without it
+// the server would accept and drop a client each time a descriptor came
+// free. The wait doubles with each such failure up to a second, and ends
+// when a pairing opens.
+type pacer struct {
+	mu    sync.Mutex
+	delay time.Duration
+	until time.Time
+}
+
+// short records a failure for lack of resources and returns the wait
+// before the next accept.
+func (p *pacer) short() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = min(max(2*p.delay, 5*time.Millisecond), time.Second)
+	p.until = time.Now().Add(p.delay)
+	return p.delay
+}
+
+// ok records that resources were there: accepts go at full speed again.
+func (p *pacer) ok() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay, p.until = 0, time.Time{}
+}
+
+// wait waits out the current pause; false means ctx ended first.
+func (p *pacer) wait(ctx context.Context) bool {
+	p.mu.Lock()
+	d := time.Until(p.until)
+	p.mu.Unlock()
+	return d <= 0 || sleep(ctx, d)
+}
+
 // serveMany accepts on l until ctx is cancelled and pairs each conn with a
 // fresh conn from other.
 func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listenerIsFrom bool) error {
 	slots := newSlots(s.MaxConns)
+	var pace pacer
 	for {
 		if !slots.take(ctx) {
 			return nil
 		}
-		c, id, err := s.accept(ctx, l)
+		c, id, err := s.accept(ctx, l, &pace)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -341,8 +411,12 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 			o, err := s.openSide(kill, id, other)
 			if err != nil {
 				c.Close()
+				if temporary(err) {
+					pace.short()
+				}
 				s.notify(Event{Kind: OpenFailed, ID: id, Endpoint: other, Err: err})
 			} else {
+				pace.ok()
 				a, b := c, o
 				if !listenerIsFrom {
 					a, b = o, c
@@ -361,7 +435,7 @@ func (s *Server) serveOnce(ctx, kill context.Context) error {
 	if _, ok := s.To.(Listener); ok {
 		l, other, listenerIsFrom = s.To, s.From, false
 	}
-	c, id, err := s.accept(ctx, l)
+	c, id, err := s.accept(ctx, l, new(pacer))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -400,8 +474,12 @@ func (s *Server) rendezvous(ctx, kill context.Context) error {
 	defer wg.Wait()
 	acceptInto := func(l Endpoint, ch chan<- accepted) {
 		defer wg.Done()
+		var pace pacer
 		for {
-			c, id, err := s.accept(lctx, l)
+			c, id, err := s.accept(lctx, l, &pace)
+			if err == nil {
+				pace.ok()
+			}
 			select {
 			case ch <- accepted{c, id, err}:
 			case <-lctx.Done():

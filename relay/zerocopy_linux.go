@@ -11,45 +11,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdKind is what the kernel can do with a descriptor on the data path.
-type fdKind int
-
-const (
-	kindNone    fdKind = iota
-	kindSocket         // a stream socket (TCP, Unix)
-	kindPipe           // a non-blocking, pollable pipe or FIFO
-	kindFile           // a regular file (splice source towards a socket, splice target)
-	kindDevNull        // /dev/null as a splice target
-)
-
-// rawFD is one end of a copy seen as a descriptor.
-type rawFD struct {
-	rc   syscall.RawConn
-	kind fdKind
-}
-
 // devNull is /dev/null's device number (major 1, minor 3).
 var devNull = unix.Mkdev(1, 3)
 
-// fdOf looks behind r or w for a descriptor the zero-copy paths can use.
-// Pipes must be non-blocking (and so registered with Go's poller) because
-// the engine waits for them through syscall.RawConn; a blocking pipe falls
-// back to the buffered copy.
-func fdOf(x any, forWrite bool) (rawFD, bool) {
+// fdOf looks behind r or w for a descriptor the zero-copy paths can use;
+// its kind is kindOther when there is none. A conn that says it is our own
+// socket is taken at its word; anything else is classified by fstat(2),
+// so that a socket or pipe on stdin or stdout is still spliced. Pipes and
+// sockets must be non-blocking (and so registered with Go's poller)
+// because the engine waits for them through syscall.RawConn; a blocking
+// one takes the buffered path.
+func fdOf(x any, forWrite bool) rawFD {
 	sc, ok := x.(syscall.Conn)
 	if !ok {
-		return rawFD{}, false
+		return rawFD{}
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return rawFD{}, false
+		return rawFD{}
 	}
-	if a, ok := x.(netConn); ok {
-		switch a.LocalAddr().Network() {
-		case "tcp", "tcp4", "tcp6", "unix":
-			return rawFD{rc, kindSocket}, true
-		}
-		return rawFD{}, false
+	if ownSocket(x) {
+		return rawFD{rc: rc, kind: kindSocket, own: true}
 	}
 	var st unix.Stat_t
 	var flags int
@@ -58,29 +40,33 @@ func fdOf(x any, forWrite bool) (rawFD, bool) {
 		serr = unix.Fstat(int(fd), &st)
 		flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0)
 	}); err != nil || serr != nil || ferr != nil {
-		return rawFD{}, false
+		return rawFD{}
 	}
 	nonblock := flags&unix.O_NONBLOCK != 0
+	kind := kindOther
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO:
 		if nonblock {
-			return rawFD{rc, kindPipe}, true
+			kind = kindPipe
 		}
 	case unix.S_IFSOCK:
 		if typ, err := sockType(rc); err == nil && typ == unix.SOCK_STREAM && nonblock {
-			return rawFD{rc, kindSocket}, true
+			kind = kindSocket
 		}
 	case unix.S_IFREG:
 		// splice(2) refuses files opened for appending.
 		if !forWrite || flags&unix.O_APPEND == 0 {
-			return rawFD{rc, kindFile}, true
+			kind = kindFile
 		}
 	case unix.S_IFCHR:
-		if forWrite && st.Rdev == devNull {
-			return rawFD{rc, kindDevNull}, true
+		if forWrite && uint64(st.Rdev) == devNull {
+			kind = kindDevNull
 		}
 	}
-	return rawFD{}, false
+	if kind == kindOther {
+		return rawFD{}
+	}
+	return rawFD{rc: rc, kind: kind}
 }
 
 func sockType(rc syscall.RawConn) (typ int, err error) {
@@ -91,31 +77,6 @@ func sockType(rc syscall.RawConn) (typ int, err error) {
 		return 0, cerr
 	}
 	return typ, err
-}
-
-// zeroCopy moves r to w inside the kernel when both are descriptors it can
-// use; handled is false when it did nothing and the caller must copy.
-// finNext says that w is shut down or closed as soon as r ends, so the
-// last bytes may wait for the FIN and leave in the same segment.
-func zeroCopy(w io.Writer, r io.Reader, touch func(), finNext bool) (n int64, handled bool, err error) {
-	src, ok := fdOf(r, false)
-	if !ok {
-		return 0, false, nil
-	}
-	dst, ok := fdOf(w, true)
-	if !ok {
-		return 0, false, nil
-	}
-	// A regular file goes to a socket through a pool pipe too, not with
-	// sendfile(2): sendfile splices through a pipe of its own that holds
-	// 64 KiB, the pool's hold 1 MiB, and the fewer, larger sends cost the
-	// sender 12% less CPU (2 GiB over loopback, 0.41 against 0.47 s, and
-	// 4.77 against 4.19 GB/s, medians of 8 interleaved runs).
-	if src.kind == kindSocket || src.kind == kindPipe || src.kind == kindFile && dst.kind == kindSocket {
-		n, err = splice(dst, src, w, r, touch, finNext && dst.kind == kindSocket)
-		return n, true, err
-	}
-	return 0, false, nil
 }
 
 // ready waits for a descriptor through a syscall.RawConn.
@@ -141,112 +102,151 @@ func tryIO(wait ready, op func(fd int) (int64, error)) (n int64, opErr, waitErr 
 }
 
 // splice moves bytes from a socket or pipe through a pipe taken from a pool
-// to any splice target, or from a regular file to a socket. A file is read
-// from its current position, which advances as with read(2), so a caller
-// that shares the descriptor sees where gnc stopped. The pipe is held only while bytes move: a source
-// with nothing to read gives its pipe back before waiting, so an idle
-// pairing costs no descriptors beyond its own two sockets.
+// to any splice target, or from a regular file to a socket, until the
+// source ends or fails. A file is read from its current position, which
+// advances as with read(2), so a caller that shares the descriptor sees
+// where gnc stopped. The pipe is held only while bytes move: a source with
+// nothing to read gives its pipe back before waiting, so an idle pairing
+// costs no descriptors beyond its own two sockets. When no pipe can be had
+// before a read, splice returns errNoPipe having lost nothing.
 //
 // Going through a pipe of our own even when one end already is a pipe keeps
 // every EAGAIN unambiguous: filling, our pipe is empty, so EAGAIN means the
 // source has nothing; draining, our pipe holds data, so it means the
 // destination is full.
 //
-// With finNext, a fill that found bytes looks once more at once: if the
+// With fin, a fill that found bytes looks once more at once: if the
 // source has already ended (a request and its FIN, a reply and its close),
 // the bytes go out with SPLICE_F_MORE and the caller's shutdown or close
 // carries them out in one segment with the FIN. That spares a packet, and
 // its processing on both hosts, at each end of every short connection.
-func splice(dst, src rawFD, w io.Writer, r io.Reader, touch func(), finNext bool) (int64, error) {
-	var p *pipe
-	defer func() {
-		if p != nil {
-			putPipe(p)
-		}
-	}()
-	// Between sockets and pipes splice never blocks (both ends are
-	// non-blocking), so it is made as a raw system call: the scheduler is
-	// not told, which spares a handoff of the processor and wake-ups of
-	// the runtime's monitor thread on every call. A file or /dev/null
-	// target may block on the device, so it is told.
-	rawIn := src.kind != kindFile
-	rawOut := dst.kind == kindSocket || dst.kind == kindPipe
-	var total int64
-	var perr error
-	var eof bool         // the source ended right after what the pipe holds
-	var lateErr error    // the source failed right after what the pipe holds
-	flags := spliceFlags // for drain
-	fill := func(fd int) (int64, error) {
-		if p == nil {
-			if p, perr = getPipe(); perr != nil {
-				return 0, perr
-			}
-		}
-		n, err := spliceNB(fd, p.w, p.size, rawIn, spliceFlags)
-		if err == unix.EAGAIN {
-			putPipe(p) // empty: nothing is held while we wait
-			p = nil
-		}
-		if finNext && err == nil && n > 0 && int(n) < p.size {
-			m, err := spliceNB(fd, p.w, p.size-int(n), rawIn, spliceFlags)
-			switch err {
-			case nil:
-				n += m
-				eof = m == 0
-			case unix.EAGAIN, unix.EINTR:
-			default:
-				// A reset is reported once: keep it for after the bytes
-				// before it have gone.
-				lateErr = err
-			}
-		}
-		return n, err
+// With bulk, a long stream raises the source's low-water mark (lowWater).
+func (c *copier) splice(dst rawFD, fin, bulk bool) error {
+	s := splicer{
+		fin: fin,
+		// Between sockets and pipes splice never blocks (both ends are
+		// non-blocking), so it is made as a raw system call: the
+		// scheduler is not told, which spares a handoff of the processor
+		// and wake-ups of the runtime's monitor thread on every call. A
+		// file or /dev/null target may block on the device, so it is
+		// told.
+		rawIn:  c.src.kind != kindFile,
+		rawOut: dst.kind == kindSocket || dst.kind == kindPipe,
+		flags:  spliceFlags,
 	}
-	drain := func(fd int) (int64, error) { return spliceNB(p.r, fd, p.n, rawOut, flags) }
-	var bulk *lowWater
-	if src.kind == kindSocket && dst.kind != kindSocket {
-		bulk = newLowWater(src.rc, r)
-		defer bulk.stop()
+	defer s.release()
+	var lw *lowWater
+	if bulk {
+		lw = newLowWater(c.src.rc, c.r)
+		defer lw.stop()
 	}
+	fill, drain := s.fill, s.drain // method values made once, not per call
 	for {
-		bulk.arm()
-		in, serr, rerr := tryIO(src.rc.Read, fill)
-		if bulk.expired(rerr) {
+		lw.arm()
+		in, serr, rerr := tryIO(c.src.rc.Read, fill)
+		if lw.expired(rerr) {
 			continue // the bytes that came in short of the mark go now
 		}
 		switch {
-		case perr != nil:
-			return total, perr
+		case s.noPipe:
+			return errNoPipe
 		case rerr != nil:
-			return total, opError("read", r, rerr)
+			return opError("read", c.r, rerr)
 		case serr != nil:
-			return total, opError("read", r, os.NewSyscallError("splice", serr))
+			return opError("read", c.r, os.NewSyscallError("splice", serr))
 		case in == 0:
-			return total, nil
+			c.eof = true
+			return nil
 		}
-		p.n = int(in)
-		if eof {
-			flags |= unix.SPLICE_F_MORE
+		s.p.n = int(in)
+		if s.eof {
+			s.flags |= unix.SPLICE_F_MORE
 		}
-		for p.n > 0 {
-			out, serr, werr := tryIO(dst.rc.Write, drain)
-			switch {
-			case werr != nil:
-				return total, opError("write", w, werr)
-			case serr != nil:
-				return total, opError("write", w, os.NewSyscallError("splice", serr))
-			}
-			p.n -= int(out)
-			total += out
+		if err := s.drainAll(dst, drain); err != nil {
+			c.delivered(in - int64(s.p.n))
+			return opError("write", c.w, err)
 		}
-		touch()
-		bulk.moved(in)
-		if lateErr != nil {
-			return total, opError("read", r, os.NewSyscallError("splice", lateErr))
+		c.delivered(in)
+		lw.moved(in)
+		if s.lateErr != nil {
+			return opError("read", c.r, os.NewSyscallError("splice", s.lateErr))
 		}
-		if eof {
-			return total, nil
+		if s.eof {
+			c.eof = true
+			return nil
 		}
+	}
+}
+
+// splicer is the state one splice call's fill and drain share.
+type splicer struct {
+	p             *pipe // the pipe held, nil between bursts
+	rawIn, rawOut bool  // make the system call without telling the scheduler
+	fin           bool
+	flags         int   // for drain: SPLICE_F_MORE once the source has ended
+	eof           bool  // the source ended right after what the pipe holds
+	lateErr       error // the source failed right after what the pipe holds
+	noPipe        bool  // getPipe failed before anything was read
+}
+
+// fill moves what the source has into the pipe, taking one from the pool
+// first if none is held; the pipe goes back when the source is empty.
+func (s *splicer) fill(fd int) (int64, error) {
+	if s.p == nil {
+		p, err := getPipe()
+		if err != nil {
+			s.noPipe = true
+			return 0, err
+		}
+		s.p = p
+	}
+	n, err := spliceNB(fd, s.p.w, s.p.size, s.rawIn, spliceFlags)
+	if err == unix.EAGAIN {
+		s.release() // empty: nothing is held while we wait
+		return n, err
+	}
+	if s.fin && err == nil && n > 0 && int(n) < s.p.size {
+		m, err := spliceNB(fd, s.p.w, s.p.size-int(n), s.rawIn, spliceFlags)
+		switch err {
+		case nil:
+			n += m
+			s.eof = m == 0
+		case unix.EAGAIN, unix.EINTR:
+		default:
+			// A reset is reported once: keep it for after the bytes
+			// before it have gone.
+			s.lateErr = err
+		}
+	}
+	return n, err
+}
+
+// drain moves what the pipe holds to the destination.
+func (s *splicer) drain(fd int) (int64, error) {
+	return spliceNB(s.p.r, fd, s.p.n, s.rawOut, s.flags)
+}
+
+// drainAll empties the pipe into the destination, waiting for it to take
+// more as needed.
+func (s *splicer) drainAll(dst rawFD, drain func(int) (int64, error)) error {
+	for s.p.n > 0 {
+		out, serr, werr := tryIO(dst.rc.Write, drain)
+		switch {
+		case werr != nil:
+			return werr
+		case serr != nil:
+			return os.NewSyscallError("splice", serr)
+		}
+		s.p.n -= int(out)
+	}
+	return nil
+}
+
+// release gives the pipe back, if one is held.
+func (s *splicer) release() {
+	if s.p != nil {
+		putPipe(s.p)
+		s.p = nil
 	}
 }
 
@@ -277,11 +277,8 @@ const (
 )
 
 func newLowWater(rc syscall.RawConn, r io.Reader) *lowWater {
-	c, ok := r.(interface {
-		netConn
-		SetReadDeadline(time.Time) error
-	})
-	if !ok {
+	c, ok := r.(interface{ SetReadDeadline(time.Time) error })
+	if !ok || !ownSocket(r) {
 		return nil
 	}
 	return &lowWater{rc: rc, dl: c}
@@ -328,10 +325,12 @@ func (l *lowWater) set(mark int) {
 	}
 }
 
-// stop leaves no deadline behind.
+// stop leaves neither a deadline nor a raised mark behind: a buffered
+// copy may go on reading the socket (after errNoPipe), and would wait
+// for the mark with no deadline to bound it.
 func (l *lowWater) stop() {
 	if l != nil && l.on {
-		l.dl.SetReadDeadline(time.Time{})
+		l.set(1)
 	}
 }
 
@@ -342,7 +341,8 @@ const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 // raw system call when raw is set.
 func spliceNB(in, out, n int, raw bool, flags int) (int64, error) {
 	if !raw {
-		return unix.Splice(in, nil, out, nil, n, flags)
+		m, err := unix.Splice(in, nil, out, nil, n, flags)
+		return int64(m), err // m is an int on 32-bit platforms
 	}
 	r, _, errno := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), uintptr(flags))
 	if errno != 0 {
@@ -380,6 +380,9 @@ var pipePool struct {
 	trim  *time.Timer // closes the free pipes after pipeIdle unused
 }
 
+// pipe2 is unix.Pipe2, replaced by tests.
+var pipe2 = unix.Pipe2
+
 func getPipe() (*pipe, error) {
 	pipePool.Lock()
 	pipePool.inUse++
@@ -391,7 +394,7 @@ func getPipe() (*pipe, error) {
 	}
 	pipePool.Unlock()
 	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	if err := pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		pipePool.Lock()
 		pipePool.inUse--
 		pipePool.Unlock()

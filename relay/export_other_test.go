@@ -1,0 +1,6 @@
+//go:build !linux
+
+package relay
+
+// drainPipePool has nothing to drain: only Linux pools pipes.
+func drainPipePool() {}
