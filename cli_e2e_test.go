@@ -183,3 +183,53 @@ func TestHelpNoise(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitEndsQuietSession: as OpenBSD nc's -w, a session in which no byte
+// moves for the -w time ends with status 0 after printing the whole reply,
+// against a keep-alive server that never closes; with -l, -w does not
+// bound the wait for a client.
+func TestWaitEndsQuietSession(t *testing.T) {
+	l, port := listen(t)
+	serveOne(t, l, func(c *net.TCPConn) {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		if strings.HasPrefix(string(buf[:n]), "GET / ") {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		}
+		io.Copy(io.Discard, c) // keep-alive: waits for more requests
+	})
+	pr, pw, err := os.Pipe() // stdin held open, as a script's printf | nc is not
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	pw.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	out := newLockedBuffer()
+	t0 := time.Now()
+	p := start(t, opts{stdin: pr, stdout: out}, "-w", "500ms", "127.0.0.1", port)
+	if st := p.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, p.stderr())
+	}
+	if d := time.Since(t0); d < 500*time.Millisecond {
+		t.Fatalf("ended after %v, before -w", d)
+	}
+	if got := string(out.bytes()); !strings.HasSuffix(got, "\r\n\r\nok") {
+		t.Fatalf("stdout %q", got)
+	}
+
+	srv := start(t, opts{stdin: "x"}, "-l", "-w", "300ms", "127.0.0.1", "0", "-v")
+	port = srv.port()
+	if srv.exited(800 * time.Millisecond) {
+		t.Fatalf("gnc -l -w gave up waiting for a client: %s", srv.stderr())
+	}
+	c := dial(t, port)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	got, _ := io.ReadAll(c) // gnc sends "x", half-closes, then the session goes quiet
+	if string(got) != "x" {
+		t.Fatalf("client got %q", got)
+	}
+	if st := srv.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, srv.stderr())
+	}
+}
