@@ -1,6 +1,9 @@
 package relay
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // The capabilities below are how an endpoint tells the engine what its
 // conns are. The engine never guesses from concrete types or from which
@@ -30,6 +33,27 @@ type Prefixed interface {
 	// calls, and the conn's own Read, no longer return them. It returns
 	// nil when there are none.
 	TakePrefix() []byte
+}
+
+// Handshaker is implemented by accepted conns that must complete an
+// exchange before they carry data: a TLS server's handshake. The server
+// runs it in the conn's own goroutine, after the Admit check and before
+// anything is opened for the conn, so a client that never completes it
+// holds up no one else; the conn bounds it with its own timeout.
+type Handshaker interface {
+	HandshakeContext(ctx context.Context) error
+}
+
+// PeerOpener is implemented by endpoints whose conn depends on what the
+// accepted client asks for, such as a proxy server, which reads the
+// client's request for a destination, dials it and answers. The server
+// calls OpenFor with the accepted conn instead of Open; it returns the
+// conn to pair in the client's place (the same one, or one that hands
+// over bytes read past the request through Prefixed) and the conn it
+// opened. On failure it has answered the client itself, and the server
+// closes the client.
+type PeerOpener interface {
+	OpenFor(ctx context.Context, peer Conn) (client, opened Conn, err error)
 }
 
 // SingleUse is implemented by endpoints that can be opened only once,

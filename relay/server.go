@@ -39,10 +39,14 @@ type EventKind int
 const (
 	// Listening: Endpoint listens on Addr.
 	Listening EventKind = iota
-	// Accepted: Endpoint accepted Conn for pairing ID.
+	// Accepted: Endpoint accepted Conn for pairing ID (after its
+	// handshake, for a Handshaker).
 	Accepted
 	// Rejected: the Admit check refused Conn (Err says why); it was closed.
 	Rejected
+	// HandshakeFailed: the handshake of Conn, accepted for pairing ID,
+	// failed (Err says why); it was closed and the server goes on.
+	HandshakeFailed
 	// Connected: Endpoint opened Conn for pairing ID in Elapsed.
 	Connected
 	// OpenFailed: Endpoint could not open a conn for pairing ID (Err);
@@ -318,6 +322,42 @@ func (s *Server) openSide(ctx context.Context, id uint64, e Endpoint) (Conn, err
 	return c, nil
 }
 
+// openFor opens the side of a pairing that answers the accepted conn
+// peer: through e's OpenFor when e is a PeerOpener (the accepted conn may
+// then be replaced), through Open otherwise.
+func (s *Server) openFor(ctx context.Context, id uint64, e Endpoint, peer Conn) (client, opened Conn, err error) {
+	po, ok := e.(PeerOpener)
+	if !ok {
+		opened, err = s.openSide(ctx, id, e)
+		return peer, opened, err
+	}
+	t0 := time.Now()
+	client, opened, err = po.OpenFor(ctx, peer)
+	if err != nil {
+		return peer, nil, err
+	}
+	s.notify(Event{Kind: Connected, ID: id, Endpoint: e, Conn: opened, Peer: client, Elapsed: time.Since(t0)})
+	return client, opened, nil
+}
+
+// ready completes an accepted conn's handshake, if it has one, and
+// reports it accepted; false means it failed, was reported and closed.
+func (s *Server) ready(ctx context.Context, l Endpoint, c Conn, id uint64) bool {
+	h, ok := c.(Handshaker)
+	if !ok {
+		return true // reported when accepted
+	}
+	if err := h.HandshakeContext(ctx); err != nil {
+		c.Close()
+		if ctx.Err() == nil {
+			s.notify(Event{Kind: HandshakeFailed, ID: id, Endpoint: l, Conn: c, Err: err})
+		}
+		return false
+	}
+	s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
+	return true
+}
+
 // accept takes the next admitted conn from a listening endpoint. Rejected
 // conns and passing failures (out of descriptors, say) are reported and
 // skipped; it returns an error only when the endpoint can accept no more.
@@ -339,7 +379,9 @@ func (s *Server) accept(ctx context.Context, l Endpoint, pace *pacer) (Conn, uin
 			continue
 		}
 		id := s.ids.Add(1)
-		s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
+		if _, later := c.(Handshaker); !later {
+			s.notify(Event{Kind: Accepted, ID: id, Endpoint: l, Conn: c})
+		}
 		if s.Admit != nil {
 			if err := s.Admit(remoteAddr(c)); err != nil {
 				s.notify(Event{Kind: Rejected, ID: id, Endpoint: l, Conn: c, Err: err})
@@ -408,7 +450,11 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			o, err := s.openSide(kill, id, other)
+			defer slots.give()
+			if !s.ready(kill, l, c, id) {
+				return
+			}
+			c, o, err := s.openFor(kill, id, other, c)
 			if err != nil {
 				c.Close()
 				if temporary(err) {
@@ -423,7 +469,6 @@ func (s *Server) serveMany(ctx, kill context.Context, l, other Endpoint, listene
 				}
 				s.pair(kill, id, a, b, false)
 			}
-			slots.give()
 		}()
 	}
 }
@@ -435,7 +480,7 @@ func (s *Server) serveOnce(ctx, kill context.Context) error {
 	if _, ok := s.To.(Listener); ok {
 		l, other, listenerIsFrom = s.To, s.From, false
 	}
-	c, id, err := s.accept(ctx, l, new(pacer))
+	c, id, err := s.acceptReady(ctx, l)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -443,7 +488,7 @@ func (s *Server) serveOnce(ctx, kill context.Context) error {
 		return err
 	}
 	l.Close()
-	o, err := s.openSide(ctx, id, other)
+	c, o, err := s.openFor(ctx, id, other, c)
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -457,6 +502,78 @@ func (s *Server) serveOnce(ctx, kill context.Context) error {
 	}
 	s.start(kill, id, a, b, true)
 	return nil
+}
+
+// acceptReady accepts until one conn is ready to pair. A plain conn is
+// ready at once. A conn with a handshake runs it in a goroutine of its
+// own while accepting goes on, and the first to complete wins (the others
+// are closed), so a client that connects and never speaks cannot keep
+// the one client a listener serves from being someone else.
+func (s *Server) acceptReady(ctx context.Context, l Endpoint) (Conn, uint64, error) {
+	pace := new(pacer)
+	c, id, err := s.accept(ctx, l, pace)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, ok := c.(Handshaker); !ok {
+		return c, id, nil
+	}
+	type readyConn struct {
+		c   Conn
+		id  uint64
+		err error
+	}
+	hctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	won := make(chan readyConn, 1)
+	try := func(c Conn, id uint64) {
+		defer wg.Done()
+		if !s.ready(hctx, l, c, id) {
+			return
+		}
+		select {
+		case won <- readyConn{c: c, id: id}:
+			stop() // the others' handshakes end, and so does accepting
+		default:
+			c.Close()
+		}
+	}
+	wg.Add(2)
+	go try(c, id)
+	go func() {
+		defer wg.Done()
+		for {
+			c, id, err := s.accept(hctx, l, pace)
+			if err != nil {
+				if hctx.Err() == nil {
+					select {
+					case won <- readyConn{err: err}:
+					default:
+					}
+				}
+				return
+			}
+			wg.Add(1)
+			go try(c, id)
+		}
+	}()
+	var r readyConn
+	select {
+	case r = <-won:
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	stop()
+	wg.Wait()
+	// A handshake that completed as the others were being stopped.
+	select {
+	case late := <-won:
+		if late.c != nil {
+			late.c.Close()
+		}
+	default:
+	}
+	return r.c, r.id, r.err
 }
 
 // rendezvous pairs the clients of two listening endpoints in arrival order.
@@ -479,6 +596,9 @@ func (s *Server) rendezvous(ctx, kill context.Context) error {
 			c, id, err := s.accept(lctx, l, &pace)
 			if err == nil {
 				pace.ok()
+				if !s.ready(lctx, l, c, id) {
+					continue
+				}
 			}
 			select {
 			case ch <- accepted{c, id, err}:

@@ -208,6 +208,8 @@ func (u *UI) Event(e relay.Event) {
 		u.tlsDetails(e.Conn, "")
 	case relay.Rejected:
 		u.Logf(1, "gnc: refused %s: %v", addrString(remote(e.Conn)), e.Err)
+	case relay.HandshakeFailed:
+		u.Logf(1, "gnc: %s", errorLine(e.Err)) // it names the peer
 	case relay.OpenFailed:
 		u.Logf(1, "gnc: %s", errorLine(e.Err))
 	case relay.Retrying:
@@ -245,7 +247,7 @@ func (u *UI) drainExpired(e relay.Event) {
 var relayLevel = map[relay.EventKind]int{
 	relay.Listening: 1, relay.Accepted: 2, relay.Connected: 2, relay.Rejected: 1,
 	relay.OpenFailed: 1, relay.Retrying: 1, relay.Opened: 1, relay.Closed: 1, relay.Draining: 1,
-	relay.DrainExpired: 0,
+	relay.DrainExpired: 0, relay.HandshakeFailed: 1,
 }
 
 // relayAlways are the relay events that say something at any verbosity.
@@ -273,6 +275,8 @@ func (u *UI) relayEvent(e relay.Event) {
 		}
 	case relay.Rejected:
 		u.Logf(1, "%s #%d refused %s: %v", now, e.ID, addrString(remote(e.Conn)), e.Err)
+	case relay.HandshakeFailed:
+		u.Logf(1, "%s #%d closed: %s", now, e.ID, errorLine(e.Err))
 	case relay.OpenFailed:
 		u.Logf(1, "%s #%d closed: %s", now, e.ID, errorLine(e.Err))
 	case relay.Retrying:
