@@ -41,6 +41,13 @@ var ErrBrokerFull = errors.New("broker full: too many participants")
 // ErrBrokerClosed is Join's error once the broker is closed.
 var ErrBrokerClosed = errors.New("broker closed")
 
+// A Broker is an endpoint whose conns can be dropped from outside their
+// pairing.
+var (
+	_ relay.Endpoint  = (*Broker)(nil)
+	_ relay.Abortable = (*Participant)(nil)
+)
+
 // slowError is the error of a dropped participant.
 type slowError struct {
 	queue int

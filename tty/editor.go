@@ -94,6 +94,9 @@ type LineOptions struct {
 //	                                line, end of input (io.EOF)
 //	Ctrl-C                          end the session (ErrInterrupt)
 //
+// Ctrl-Z and Ctrl-\ do nothing: while lines are edited the terminal makes
+// no signals of keys.
+//
 // Text pasted while the terminal brackets pastes (which Start asks for)
 // is inserted as it is, controls included (shown as ^X); each line end in
 // it sends a line, as if typed.
