@@ -81,19 +81,25 @@ func TestRelayStdioSignals(t *testing.T) {
 // TestRelayDrainExpired: when the drain runs out, one line says how many
 // pairings were cut, even without -v, and the relay exits 0.
 func TestRelayDrainExpired(t *testing.T) {
-	var ports [2]string
-	accepted := make(chan struct{}, 2)
-	for i := range ports {
-		l, port := listen(t)
-		ports[i] = port
-		serveOne(t, l, func(c *net.TCPConn) {
-			accepted <- struct{}{}
-			io.Copy(io.Discard, c) // holds the pairing open until cut
-		})
+	a, portA := listen(t)
+	b, portB := listen(t)
+	flowing := make(chan struct{})
+	serveOne(t, a, func(c *net.TCPConn) {
+		c.Write([]byte("ping"))
+		io.Copy(io.Discard, c) // holds the pairing open until cut
+	})
+	serveOne(t, b, func(c *net.TCPConn) {
+		if _, err := io.ReadFull(c, make([]byte, 4)); err == nil {
+			close(flowing) // the pairing is copying
+		}
+		io.Copy(io.Discard, c)
+	})
+	p := start(t, opts{}, "relay", "--drain", "300ms", "127.0.0.1:"+portA, "127.0.0.1:"+portB)
+	select {
+	case <-flowing:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no bytes crossed the relay; stderr:\n%s", p.stderr())
 	}
-	p := start(t, opts{}, "relay", "--drain", "300ms", "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1])
-	<-accepted
-	<-accepted
 	p.stop(syscall.SIGTERM, 0)
 	if got := p.stderr(); got != "gnc: drain time 300ms ran out: cut 1 open pairing" {
 		t.Fatalf("stderr %q", got)
