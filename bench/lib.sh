@@ -383,3 +383,73 @@ tree_pss() {
 
 # rss_kib PID: VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# ---- background processes, the backend, loadgen's output --------------------
+# (bench/relay.sh, bench/tls.sh and bench/proxy.sh share these.)
+
+# Callers set LOAD_PIN=() (a taskset prefix for the backend, or empty) and
+# BIN (the built bench tools) before start_backend.
+
+# run_bg CMD...: start CMD in the background without the backend's FIFO fd
+# (so only the script holds it) -> BGPID. Redirections given to run_bg are
+# opened by this shell, so never pass it a FIFO.
+BACKEND_FD=""
+run_bg() {
+	if [ -n "$BACKEND_FD" ]; then
+		"$@" {BACKEND_FD}>&- &
+	else
+		"$@" &
+	fi
+	BGPID=$!
+}
+
+# start_backend MODE [ARGS...] -> BACKEND_PID BACKEND_PORT. Its stdin is a FIFO
+# we hold open: closing it (or this script dying) makes the backend exit.
+start_backend() {
+	local mode=$1
+	shift
+	rm -f "$tmp/backend.in"
+	mkfifo "$tmp/backend.in"
+	"${LOAD_PIN[@]}" "$BIN/backend" -addr 127.0.0.1:0 -mode "$mode" -resp 64 -max 30m "$@" \
+		<"$tmp/backend.in" >"$tmp/backend.out" 2>"$tmp/backend.err" &
+	BACKEND_PID=$!
+	track "$BACKEND_PID"
+	exec {BACKEND_FD}>"$tmp/backend.in"
+	if ! wait_line "$tmp/backend.out" '^LISTEN ' "$BACKEND_PID" 10; then
+		log "backend did not start: $(cat "$tmp/backend.err")"
+		return 1
+	fi
+	BACKEND_PORT=$(sed -n 's/^LISTEN .*:\([0-9]*\)$/\1/p' "$tmp/backend.out")
+}
+
+stop_backend() {
+	exec {BACKEND_FD}>&-
+	BACKEND_FD=""
+	wait_exit "$BACKEND_PID" 3 || stop_pid "$BACKEND_PID"
+	reap "$BACKEND_PID"
+}
+
+# jget JSON KEY: a number from loadgen's one-line JSON
+jget() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+]*\).*/\1/p" <<<"$1"; }
+
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+
+# ---- CPU time -------------------------------------------------------------------
+
+# machine_ticks: CPU time all CPUs spent busy (user, nice, system, irq,
+# softirq), in clock ticks.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+# proc_ticks PID: CPU time of PID and its reaped children, in clock ticks
+# (0 without a PID).
+proc_ticks() {
+	if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
+		sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
+	else
+		echo 0
+	fi
+}
+
+# us_per TICKS N: microseconds per item.
+us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.0f\n", t * 1e6 / hz / n }'; }
+

@@ -61,19 +61,6 @@ has_section() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
 LOAD_PIN=()
 RELAY_PIN=()
 
-# run_bg CMD...: start CMD in the background without the backend's FIFO fd
-# (so only the script holds it) -> BGPID. Redirections given to run_bg are
-# opened by this shell, so never pass it a FIFO.
-BACKEND_FD=""
-run_bg() {
-	if [ -n "$BACKEND_FD" ]; then
-		"$@" {BACKEND_FD}>&- &
-	else
-		"$@" &
-	fi
-	BGPID=$!
-}
-
 # ---- relays ---------------------------------------------------------------
 
 relay_cmd() { # NAME RP TARGETPORT -> XCMD
@@ -132,39 +119,6 @@ stop_relay() {
 	done
 	RELAY_TPID="" RELAY_PID=""
 }
-
-# ---- backend --------------------------------------------------------------
-
-# start_backend MODE [ARGS...] -> BACKEND_PID BACKEND_PORT. Its stdin is a FIFO
-# we hold open: closing it (or this script dying) makes the backend exit.
-start_backend() {
-	local mode=$1
-	shift
-	rm -f "$tmp/backend.in"
-	mkfifo "$tmp/backend.in"
-	"${LOAD_PIN[@]}" "$BIN/backend" -addr 127.0.0.1:0 -mode "$mode" -resp 64 -max 30m "$@" \
-		<"$tmp/backend.in" >"$tmp/backend.out" 2>"$tmp/backend.err" &
-	BACKEND_PID=$!
-	track "$BACKEND_PID"
-	exec {BACKEND_FD}>"$tmp/backend.in"
-	if ! wait_line "$tmp/backend.out" '^LISTEN ' "$BACKEND_PID" 10; then
-		log "backend did not start: $(cat "$tmp/backend.err")"
-		return 1
-	fi
-	BACKEND_PORT=$(sed -n 's/^LISTEN .*:\([0-9]*\)$/\1/p' "$tmp/backend.out")
-}
-
-stop_backend() {
-	exec {BACKEND_FD}>&-
-	BACKEND_FD=""
-	wait_exit "$BACKEND_PID" 3 || stop_pid "$BACKEND_PID"
-	reap "$BACKEND_PID"
-}
-
-# jget JSON KEY: a number from loadgen's one-line JSON
-jget() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+]*\).*/\1/p" <<<"$1"; }
-
-pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 
 # ---- header ---------------------------------------------------------------
 
@@ -296,26 +250,9 @@ fi
 
 # ---- 2. connection rate -----------------------------------------------------
 
-# machine_ticks: CPU time all CPUs spent busy (user, nice, system, irq,
-# softirq), in clock ticks.
-machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
-
-# proc_ticks PID: CPU time of PID and its reaped children, in clock ticks
-# (0 without a PID).
-proc_ticks() {
-	if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
-		sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
-	else
-		echo 0
-	fi
-}
-
 # tcp_out_segs: TCP segments the machine has sent (nstat's TcpOutSegs), or
 # nothing without nstat.
 tcp_out_segs() { nstat -az TcpOutSegs 2>/dev/null | awk '$1 == "TcpOutSegs" {print $2}'; }
-
-# us_per TICKS N: microseconds per item.
-us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.0f\n", t * 1e6 / hz / n }'; }
 
 # rate_target R KEY [LOADGEN ARGS...]: loadgen at -c 1 and -c 50 against
 # relay R (or none) in front of the running backend; results under "KEY c".
