@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -436,21 +437,80 @@ type rawSocket interface {
 	CloseWrite() error
 }
 
-// eofWatch notes when the socket under a TLS conn reaches end of file,
-// which tells a peer's close_notify (the TLS layer stops reading before
-// the socket's end) from a bare TCP close.
+// eofWatch is the socket under a TLS conn, as crypto/tls reads and writes
+// it. It notes when the socket reaches end of file, which tells a peer's
+// close_notify (the TLS layer stops reading before the socket's end) from
+// a bare TCP close. It can gather the records of one large Write into one
+// system call (crypto/tls writes each 16 KiB record on its own), and,
+// where the platform allows, read without waiting, so that one Read of the
+// TLS conn can return every record that has already arrived.
 type eofWatch struct {
 	rawSocket
-	eof atomic.Bool
+	eof    atomic.Bool
+	noWait bool // reads return errWouldBlock rather than wait; set only by the reader
+
+	mu       sync.Mutex
+	gather   bool
+	gathered *[]byte
 }
 
 func (w *eofWatch) Read(p []byte) (int, error) {
-	n, err := w.rawSocket.Read(p)
+	var n int
+	var err error
+	if w.noWait {
+		n, err = readNoWait(w.rawSocket, p)
+	} else {
+		n, err = w.rawSocket.Read(p)
+	}
 	if err == io.EOF {
 		w.eof.Store(true)
 	}
 	return n, err
 }
+
+func (w *eofWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gather {
+		*w.gathered = append(*w.gathered, p...)
+		return len(p), nil
+	}
+	return w.rawSocket.Write(p)
+}
+
+// gatherPool holds the buffers that gather a Write's records.
+var gatherPool = sync.Pool{New: func() any { b := make([]byte, 0, 256<<10+64<<10); return &b }}
+
+// startGather makes writes collect until flush.
+func (w *eofWatch) startGather() {
+	w.mu.Lock()
+	w.gather = true
+	w.gathered = gatherPool.Get().(*[]byte)
+	w.mu.Unlock()
+}
+
+// flush writes what was gathered in one go and stops gathering.
+func (w *eofWatch) flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.gathered
+	w.gather, w.gathered = false, nil
+	_, err := w.rawSocket.Write(*b)
+	*b = (*b)[:0]
+	gatherPool.Put(b)
+	return err
+}
+
+// errWouldBlock is what a read that would have to wait returns. It is a
+// temporary net.Error, so crypto/tls keeps a half-read record and does not
+// take the connection for broken.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "read would block" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
 
 // TLSConn is a TLS connection over a socket gnc owns. It is not itself an
 // own socket for the copy engine (its bytes are not the socket's), so it
@@ -463,6 +523,14 @@ type TLSConn struct {
 	client  bool
 	timeout time.Duration
 	opt     *TLSOptions
+
+	// What WaitRead read while waiting, returned by the next Read. Only
+	// the goroutine that reads touches them.
+	waited    [1]byte
+	hasWaited bool
+	waitErr   error
+
+	shook atomic.Bool // the handshake is done: Writes may gather records
 }
 
 func newTLSConn(raw rawSocket, cfg *tls.Config, client bool, peer string, o *TLSOptions) *TLSConn {
@@ -484,6 +552,7 @@ func (c *TLSConn) HandshakeContext(ctx context.Context) error {
 	if err := c.Conn.HandshakeContext(ctx); err != nil {
 		return describeHandshake(err, c.peer, c.client, c.timeout, c.opt)
 	}
+	c.shook.Store(true)
 	return nil
 }
 
@@ -492,7 +561,7 @@ func (c *TLSConn) HandshakeContext(ctx context.Context) error {
 // is an error naming it. At a record boundary it is an end of file, as
 // most TLS stacks accept, and Unclean reports it.
 func (c *TLSConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	n, err := c.read(p)
 	if err != nil && err != io.EOF {
 		err = c.alert(err)
 	}
@@ -502,9 +571,64 @@ func (c *TLSConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write writes plaintext; an alert from the peer is one line naming it.
+// read returns what WaitRead took, then what has arrived: the first
+// record waited for unless WaitRead already waited, and then, while p has
+// room for another whole record, every record that is already there.
+func (c *TLSConn) read(p []byte) (int, error) {
+	n := 0
+	if c.hasWaited {
+		c.hasWaited = false
+		if len(p) == 0 {
+			return 0, nil
+		}
+		p[0], n = c.waited[0], 1
+	} else if c.waitErr != nil {
+		err := c.waitErr
+		c.waitErr = nil
+		return 0, err
+	} else {
+		m, err := c.Conn.Read(p)
+		if err != nil || !canReadNoWait {
+			return m, err
+		}
+		n = m
+	}
+	// A TLS record holds at most 16 KiB of plaintext: read on only while
+	// another would fit, so a record is never left half-taken.
+	c.raw.noWait = true
+	defer func() { c.raw.noWait = false }()
+	for len(p)-n >= 16<<10 || n == 1 && len(p) > 1 {
+		m, err := c.Conn.Read(p[n:])
+		n += m
+		if err != nil {
+			if err != errWouldBlock && !errors.Is(err, errWouldBlock) {
+				// Kept for the next Read: these bytes go first.
+				c.waitErr = err
+			}
+			return n, nil
+		}
+		if m == 0 {
+			break
+		}
+	}
+	return n, nil
+}
+
+// Write writes plaintext, gathering the records of one Write into one
+// system call; an alert from the peer is one line naming it.
 func (c *TLSConn) Write(p []byte) (int, error) {
+	if !c.shook.Load() || len(p) <= 16<<10 {
+		n, err := c.Conn.Write(p)
+		if err != nil {
+			err = c.alert(err)
+		}
+		return n, err
+	}
+	c.raw.startGather()
 	n, err := c.Conn.Write(p)
+	if ferr := c.raw.flush(); err == nil && ferr != nil {
+		n, err = 0, ferr
+	}
 	if err != nil {
 		err = c.alert(err)
 	}

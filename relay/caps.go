@@ -56,6 +56,15 @@ type PeerOpener interface {
 	OpenFor(ctx context.Context, peer Conn) (client, opened Conn, err error)
 }
 
+// ReadWaiter is implemented by conns the engine cannot poll through a
+// descriptor (TLS), so that a copy waits for their data before borrowing a
+// buffer: WaitRead blocks until a Read would return at once, with data,
+// an end of file or an error. Without it, an idle pairing of such a conn
+// would hold a buffer for as long as it sits blocked in Read.
+type ReadWaiter interface {
+	WaitRead() error
+}
+
 // SingleUse is implemented by endpoints that can be opened only once,
 // such as standard I/O without -k. A server whose other side is such an
 // endpoint makes one pairing and ends, instead of accepting clients it
