@@ -39,7 +39,7 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "with -l, serve clients concurrently until interrupted"},
 		maxConnsFlag("with -k, at most `N` clients at once (others wait in the backlog)"),
 		verboseFlag("say what happens on stderr; -vv adds a transfer summary"),
-	}, addressFlags(), []cli.Flag{
+	}, addressFlags(), execFlags(), []cli.Flag{
 		durationFlag("wait", "w", 0, "connect timeout, and end the session when no byte moves either way for `DURATION` (exit 0); a bare number is seconds; -z defaults to 5s"),
 		durationFlag("idle-timeout", "i", 0, "end a session idle in both directions for `DURATION`, as a failure (exit 1)"),
 		durationFlag("q", "", 0, "after end of file on stdin, wait at most `SECS` for the peer, then quit (negative: forever, the default)"),
@@ -50,6 +50,65 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
 		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
 	}, tlsFlags(), dumpFlags())
+}
+
+// execFlags run a program on the connection instead of using stdin and
+// stdout, with ncat's and nc.traditional's letters: -e runs a program, -c
+// a shell command.
+func execFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "exec", Aliases: []string{"e"}, Usage: "run `PROG` on the connection instead of stdin and stdout; \"PROG ARGS\" is split as a shell would (quotes honoured), but no shell runs; with -l -k, one per client"},
+		&cli.StringFlag{Name: "sh-exec", Aliases: []string{"c"}, Usage: "run `CMD` with /bin/sh -c on the connection, as -e does"},
+		&cli.BoolFlag{Name: "exec-stderr", Usage: "with -e or -c, send the program's stderr into the connection too (default: gnc's stderr)"},
+		&cli.BoolFlag{Name: "pty", Usage: "with -e or -c, run the program on a pseudo-terminal (80x24, its own session), as an interactive shell needs"},
+	}
+}
+
+// execOnly are the flags that mean nothing without -e or -c, and
+// stdioOnly those about stdin and stdout, which -e and -c replace.
+var (
+	execOnly  = []string{"exec-stderr", "pty"}
+	stdioOnly = map[string]string{"recv-only": "-d", "send-only": "--send-only", "crlf": "-C", "zero": "-z"}
+)
+
+// execEndpoint reads nc mode's -e and -c into the endpoint that stands in
+// for stdin and stdout; nil without them. A program that cannot be found
+// is a usage error now, before anything listens or dials.
+func execEndpoint(c *cli.Context) (relay.Endpoint, error) {
+	if !c.IsSet("exec") && !c.IsSet("sh-exec") {
+		for _, name := range execOnly {
+			if c.IsSet(name) {
+				return nil, ui.Usagef(`as in "gnc -l 9000 --`+name+` -e /bin/sh"`, "--%s needs -e or -c", name)
+			}
+		}
+		return nil, nil
+	}
+	if c.IsSet("exec") && c.IsSet("sh-exec") {
+		return nil, ui.Usagef(`-e runs a program directly, -c a shell command: give one`, "-e and -c exclude each other")
+	}
+	for name, flag := range stdioOnly {
+		if c.IsSet(name) {
+			return nil, ui.Usagef("the program reads and writes the connection itself", "%s is about stdin and stdout, which -e and -c replace", flag)
+		}
+	}
+	if c.Bool("pty") && c.Bool("exec-stderr") {
+		return nil, ui.Usagef("drop --exec-stderr", "--exec-stderr and --pty exclude each other: on a terminal, stderr goes into the connection already")
+	}
+	o := conn.ExecOptions{Stderr: c.Bool("exec-stderr"), PTY: c.Bool("pty")}
+	if c.IsSet("exec") {
+		argv, err := conn.SplitCommand(c.String("exec"))
+		if err != nil {
+			return nil, err
+		}
+		o.Argv, o.Name, o.Flag = argv, c.String("exec"), "-e"
+	} else {
+		cmd := c.String("sh-exec")
+		if strings.TrimSpace(cmd) == "" {
+			return nil, ui.Usagef(`as in -c 'echo hello; cat'`, "-c needs a command")
+		}
+		o.Argv, o.Name, o.Flag = []string{"/bin/sh", "-c", cmd}, cmd, "-c"
+	}
+	return conn.NewExec(o)
 }
 
 // tlsFlags are nc mode's TLS flags, with ncat's names as aliases.
@@ -380,6 +439,10 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
+	ex, err := execEndpoint(c)
+	if err != nil {
+		return err
+	}
 	if c.Bool("zero") {
 		return scan(c, u, o, to, args)
 	}
@@ -428,15 +491,19 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 		}
 	}
-	stdio := conn.NewStdio(conn.StdioOptions{
-		CRLF:     c.Bool("crlf"),
-		RecvOnly: c.Bool("recv-only"),
-		SendOnly: c.Bool("send-only"),
-		Shared:   c.Bool("keep-open"),
-	})
-	defer stdio.Close()
+	from := ex // gnc's stdin and stdout are then left alone
+	if from == nil {
+		stdio := conn.NewStdio(conn.StdioOptions{
+			CRLF:     c.Bool("crlf"),
+			RecvOnly: c.Bool("recv-only"),
+			SendOnly: c.Bool("send-only"),
+			Shared:   c.Bool("keep-open"),
+		})
+		defer stdio.Close()
+		from = stdio
+	}
 	s := &relay.Server{
-		From:     stdio,
+		From:     from,
 		To:       other,
 		Keep:     c.Bool("keep-open"),
 		MaxConns: c.Int("max-conns"),

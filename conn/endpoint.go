@@ -76,6 +76,19 @@ var schemes = []*scheme{
 		keys:  []string{"crlf", "recv-only", "send-only"},
 		open:  openStdio,
 	},
+	{
+		// Read by parseCommandEndpoint: commas may be quoted.
+		names: []string{"exec", "system"},
+		form:  "exec:COMMAND (run by /bin/sh -c; quote a comma that belongs to it)",
+		keys:  []string{"stderr", "pty", "env", "dir"},
+		multi: []string{"env"},
+		open:  openExec,
+	},
+	{
+		names: []string{"echo"},
+		form:  "echo:",
+		open:  openEcho,
+	},
 }
 
 // planned names the endpoint kinds still to come, so that they are
@@ -89,6 +102,9 @@ const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR
 // listen, each optionally followed by socat-style options
 // (",key=value" or ",flag"). Listening endpoints bind at once.
 func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, error) {
+	if e, ok, err := parseCommandEndpoint(ctx, s, d); ok {
+		return e, err
+	}
 	body, rawOpts, _ := strings.Cut(s, ",")
 	if body == "" {
 		return nil, &ParseError{What: "endpoint", Value: s, Reason: "empty endpoint", Hint: endpointHint}

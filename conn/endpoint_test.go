@@ -206,7 +206,7 @@ func TestParseEndpointErrors(t *testing.T) {
 		{in: "host:443,tls,servername=a,servername=b", reason: "given twice"},
 		{in: "udp:host:53", reason: "not supported"},
 		{in: "unix:/tmp/sock", reason: "not supported"},
-		{in: "exec:ls", reason: "not supported"},
+		{in: "exec:", reason: "need a command"},
 		{in: "socks5:proxy:1080", reason: "not supported"},
 		{in: "listen:8080,bogus", reason: `unknown option "bogus"`, hint: "keepalive, ipv4, ipv6"},
 		{in: "listen:8080,timeout=1s", reason: `unknown option "timeout"`, hint: "listen:[ADDR:]PORT"},

@@ -51,7 +51,8 @@ type Handshaker interface {
 // conn to pair in the client's place (the same one, or one that hands
 // over bytes read past the request through Prefixed) and the conn it
 // opened. On failure it has answered the client itself, and the server
-// closes the client.
+// closes the client. Paired with an endpoint that does not listen either,
+// it is opened second, with the other side's conn as peer.
 type PeerOpener interface {
 	OpenFor(ctx context.Context, peer Conn) (client, opened Conn, err error)
 }
@@ -97,4 +98,33 @@ func (c *Counters) Load(d Dir) int64 { return c.n[d].Load() }
 // times; calls after the first, or after Pair has returned, do nothing.
 type Abortable interface {
 	BindAbort(abort func(err error))
+}
+
+// Process is implemented by conns that stand for a process gnc started,
+// such as a child's pipes or the terminal it runs on. Three things follow
+// from it:
+//
+//   - Once the process has exited and the direction from its conn has
+//     ended (all it wrote has been delivered), the pairing ends normally,
+//     with Reason "exited", even if the peer is still connected and
+//     silent: nobody is left to read what it might send. Pair calls
+//     BindExit once, before copying, with the function the conn calls when
+//     its process has exited.
+//   - A write to the conn that finds nobody reading (EPIPE: the process
+//     closed its input, or exited) ends that direction quietly: the rest
+//     of what the source sends is read and dropped, so that the peer is
+//     neither blocked nor reset, and the other direction goes on.
+//   - After closing the conn, Pair calls Reap and waits for it, so that a
+//     pairing ends only when its process has; Result.Exit holds what Reap
+//     said.
+type Process interface {
+	// BindExit registers exited, which the conn calls once, from any
+	// goroutine, when its process has exited (at once if it already has).
+	BindExit(exited func())
+	// Reap waits, after Close, until the process has ended, ending it by
+	// the conn's own policy if it does not end by itself, and says how it
+	// ended in a few words ("exit 0", "killed by SIGTERM"). hurry says
+	// that gnc is stopping (the pairing was cancelled), so the process is
+	// not given time to end of its own accord.
+	Reap(hurry bool) string
 }

@@ -142,6 +142,11 @@ type Result struct {
 	// normally (both directions at end of file, a linger, Wait or
 	// interactive end, or a cancellation).
 	Err error
+	// Exit says how the process of each conn that is a Process ended
+	// (what its Reap said, such as "exit 0"), indexed like the conns: [0]
+	// for the first conn given to Pair, [1] for the second; empty for a
+	// conn that is not a Process.
+	Exit [2]string
 }
 
 // ErrIdle is the Result.Err of a pairing ended by Options.Idle.
@@ -152,6 +157,7 @@ const (
 	reasonIdle      = "idle timeout"
 	reasonWait      = "idle (-w)"
 	reasonCancelled = "cancelled"
+	reasonExited    = "exited"
 )
 
 // pairing is the state of one Pair call. Its two directions run in two
@@ -171,6 +177,8 @@ type pairing struct {
 	over    bool // Pair has returned: late callbacks do nothing
 	linger  *time.Timer
 	idle    *time.Timer
+	done    [2]bool // direction d has ended
+	exited  [2]bool // the Process of conn i has exited
 }
 
 // moved records n bytes delivered in direction d: the activity the idle
@@ -186,7 +194,8 @@ func (p *pairing) moved(d Dir, n int64) {
 }
 
 // Pair copies a's bytes to b (Forward) and b's to a (Backward) until both
-// directions have ended, then closes both conns. A direction ends at end of
+// directions have ended, then closes both conns (and waits for the
+// process of a conn that is a Process). A direction ends at end of
 // file, after which the engine half-closes its destination; it fails on a
 // read or write error, after which both conns are closed at once (a reset
 // on one side resets the other). Cancelling ctx ends the pairing and closes
@@ -199,9 +208,12 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 	p.res = Result{Start: time.Now(), Reason: "eof"}
 	p.activity.Store(p.res.Start.UnixNano())
 	stop := context.AfterFunc(ctx, func() { p.abort(reasonCancelled, nil) })
-	for _, c := range p.conns {
+	for i, c := range p.conns {
 		if ab, ok := c.(Abortable); ok {
 			ab.BindAbort(func(err error) { p.abort("dropped", err) })
+		}
+		if pr, ok := c.(Process); ok {
+			pr.BindExit(func() { p.processExited(i) })
 		}
 	}
 	if limit := p.quietLimit(); limit > 0 {
@@ -220,7 +232,6 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 
 	stop()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.over = true
 	for _, t := range []*time.Timer{p.linger, p.idle} {
 		if t != nil {
@@ -231,8 +242,33 @@ func Pair(ctx context.Context, a, b Conn, opt Options) Result {
 		a.Close()
 		b.Close()
 	}
+	p.mu.Unlock()
+	// Late callbacks now do nothing, so the result is Pair's alone.
+	p.reap()
 	p.res.Duration = time.Since(p.res.Start)
 	return p.res
+}
+
+// processExited records that the process of conn i has exited, and ends
+// the pairing if the direction from it has ended too (see Process).
+func (p *pairing) processExited(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exited[i] = true
+	if p.done[i] && p.ended < 2 {
+		p.abortLocked(reasonExited, nil)
+	}
+}
+
+// reap waits for the processes of the conns that are one, once both
+// conns are closed, and records how each ended.
+func (p *pairing) reap() {
+	hurry := p.res.Reason == reasonCancelled
+	for i, c := range p.conns {
+		if pr, ok := c.(Process); ok {
+			p.res.Exit[i] = pr.Reap(hurry)
+		}
+	}
 }
 
 // abort ends the pairing early by closing both conns, which unblocks both
@@ -310,11 +346,16 @@ func (p *pairing) finish(d Dir, n int64, err error, absent bool) {
 	defer p.mu.Unlock()
 	p.res.Bytes[d] = n
 	p.ended++
+	p.done[d] = true
 	switch {
 	case p.aborted:
 	case err != nil:
 		p.abortLocked(d.String()+" failed", err)
 	case p.ended == 2:
+	case p.exited[d]:
+		// The source of d is a process that has exited, and all it
+		// wrote has been delivered.
+		p.abortLocked(reasonExited, nil)
 	case d == Forward && p.opt.Linger < 0 && !absent:
 		p.abortLocked("stdin eof (-q)", nil)
 	case d == Forward && p.opt.Linger > 0 && !absent:
@@ -343,6 +384,10 @@ func (p *pairing) proxyCopy(d Dir, dst, src Conn) {
 		var m int64
 		m, err = p.copyStream(d, w, r)
 		n += m
+	}
+	if err != nil && isProcess(dst) && errors.Is(err, syscall.EPIPE) {
+		// The process closed its input or exited: see Process.
+		err = dropRest(r)
 	}
 	if err == nil {
 		for _, t := range p.taps {
@@ -373,6 +418,27 @@ func (p *pairing) closingNext(d Dir, dst Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ended == 1 && !p.aborted
+}
+
+func isProcess(c Conn) bool {
+	_, ok := c.(Process)
+	return ok
+}
+
+// dropRest reads r to its end and drops what it reads, so that a source
+// whose destination went away is neither blocked nor reset.
+func dropRest(r io.Reader) error {
+	bp := smallPool.Get().(*[]byte)
+	defer smallPool.Put(bp)
+	for {
+		_, err := r.Read(*bp)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return opError("read", r, err)
+		}
+	}
 }
 
 func readHalf(c Conn) io.Reader {

@@ -668,13 +668,7 @@ func (s *Server) dialLoop(ctx, kill context.Context) error {
 	backoff := minB
 	for attempt := 1; ; attempt++ {
 		id := s.ids.Add(1)
-		a, err := s.openSide(ctx, id, s.From)
-		var b Conn
-		if err == nil {
-			if b, err = s.openSide(ctx, id, s.To); err != nil {
-				a.Close()
-			}
-		}
+		a, b, err := s.openBoth(ctx, id)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -713,6 +707,34 @@ func (s *Server) dialLoop(ctx, kill context.Context) error {
 			backoff = minB
 		}
 	}
+}
+
+// openBoth opens both sides of a pairing of two non-listening endpoints.
+// A side that is a PeerOpener is opened second, through OpenFor with the
+// other side's conn, so that it sees what it is paired with (a program
+// started for the connection gets its addresses); otherwise From is
+// opened first.
+func (s *Server) openBoth(ctx context.Context, id uint64) (a, b Conn, err error) {
+	_, fromPeer := s.From.(PeerOpener)
+	_, toPeer := s.To.(PeerOpener)
+	if fromPeer && !toPeer {
+		if b, err = s.openSide(ctx, id, s.To); err != nil {
+			return nil, nil, err
+		}
+		if b, a, err = s.openFor(ctx, id, s.From, b); err != nil {
+			b.Close()
+			return nil, nil, err
+		}
+		return a, b, nil
+	}
+	if a, err = s.openSide(ctx, id, s.From); err != nil {
+		return nil, nil, err
+	}
+	if a, b, err = s.openFor(ctx, id, s.To, a); err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
 }
 
 // slots bounds the pairings open at once; the nil slots is unbounded.

@@ -217,6 +217,7 @@ func (u *UI) Event(e relay.Event) {
 	case relay.Closed:
 		r := e.Result
 		u.unclean(e, "")
+		u.exited(e)
 		if u.Many && r.Err != nil && u.Verbose >= 1 {
 			// One client of many failed; gnc goes on serving the others.
 			what := ""
@@ -291,6 +292,7 @@ func (u *UI) relayEvent(e relay.Event) {
 		r := e.Result
 		u.unclean(e, fmt.Sprintf("%s #%d ", now, e.ID))
 		reason := r.Reason
+		reason += exitNote(r)
 		if r.Err != nil && !errors.Is(r.Err, relay.ErrIdle) {
 			reason += ": " + Describe(r.Err)
 		}

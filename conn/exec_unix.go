@@ -1,0 +1,292 @@
+//go:build unix
+
+package conn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"gnc/relay"
+)
+
+func execSupported(ExecOptions) error { return nil }
+
+// execConn is one running program as a conn. Without a pseudo-terminal its
+// halves are gnc's ends of the program's stdout and stdin pipes, as the
+// *os.File values themselves: non-blocking and registered with Go's
+// poller (os.Pipe makes them so), so the engine splices them and Close
+// interrupts any I/O in progress. The program's ends are blocking, as
+// programs expect, and are closed in gnc right after the start, so that
+// the program holding them alone decides when they end.
+type execConn struct {
+	e    *Exec
+	cmd  *exec.Cmd
+	name string
+
+	r      io.Reader // what the engine reads: stdout, or the terminal
+	w      io.Writer // what the engine writes: stdin, or the terminal
+	stdout *os.File  // gnc's end of the stdout pipe; nil on a terminal
+	stdin  *os.File  // gnc's end of the stdin pipe; nil on a terminal
+	master *os.File  // the terminal's master side; nil without one
+
+	exited chan struct{} // closed once the program has exited and been reaped
+	status string        // how it ended, set before exited is closed
+
+	mu        sync.Mutex
+	onExit    func()
+	hasExited bool
+
+	closeOnce, cwOnce, reapOnce sync.Once
+}
+
+// start runs the program for a conn paired with peer (nil: none).
+func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{Path: e.path, Args: e.opt.Argv, Dir: e.opt.Dir, Env: execEnv(os.Environ(), peer, e.opt.Env)}
+	c := &execConn{e: e, cmd: cmd, exited: make(chan struct{})}
+	var child []*os.File // the program's ends, closed here once it runs
+	closeAll := func() {
+		for _, f := range append(child, c.stdin, c.stdout, c.master) {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	if e.opt.PTY {
+		master, tty, err := openPTY()
+		if err != nil {
+			return nil, &ExecError{Name: e.opt.Name, Reason: "no pseudo-terminal: " + Reason(err), Err: err}
+		}
+		c.master, child = master, []*os.File{tty}
+		c.r, c.w = ptyReader{master}, ptyWriter{master}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return nil, &ExecError{Name: e.opt.Name, Reason: Reason(err), Err: err}
+		}
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			inR.Close()
+			inW.Close()
+			return nil, &ExecError{Name: e.opt.Name, Reason: Reason(err), Err: err}
+		}
+		c.stdin, c.stdout, child = inW, outR, []*os.File{inR, outW}
+		c.r, c.w = outR, inW
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, os.Stderr
+		if e.opt.Stderr {
+			cmd.Stderr = outW
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		closeAll()
+		return nil, e.startError(err)
+	}
+	for _, f := range child {
+		f.Close()
+	}
+	c.name = e.opt.Name + " (pid " + strconv.Itoa(cmd.Process.Pid) + ")"
+	if !e.track(c) {
+		// The endpoint closed while the program started.
+		go c.wait()
+		c.Reap(true)
+		return nil, &ExecError{Name: e.opt.Name, Reason: "gnc is stopping", Err: context.Canceled}
+	}
+	go c.wait()
+	return c, nil
+}
+
+// wait reaps the program when it exits and says so.
+func (c *execConn) wait() {
+	c.cmd.Wait()
+	c.status = exitStatus(c.cmd.ProcessState)
+	c.e.untrack(c)
+	c.mu.Lock()
+	c.hasExited = true
+	f := c.onExit
+	c.mu.Unlock()
+	close(c.exited)
+	if f != nil {
+		f()
+	}
+}
+
+// exitStatus is "exit N" or "killed by SIGNAME".
+func exitStatus(ps *os.ProcessState) string {
+	if ps == nil {
+		return "not reaped"
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		name := unix.SignalName(ws.Signal())
+		if name == "" {
+			name = "signal " + strconv.Itoa(int(ws.Signal()))
+		}
+		return "killed by " + name
+	}
+	return "exit " + strconv.Itoa(ps.ExitCode())
+}
+
+func (c *execConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *execConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+// ReadHalf is the program's output: its stdout pipe, or its terminal.
+func (c *execConn) ReadHalf() io.Reader { return c.r }
+
+// WriteHalf is the program's input: its stdin pipe, or its terminal.
+func (c *execConn) WriteHalf() io.Writer { return c.w }
+
+// String names the program and its process, as in "/bin/cat (pid 42)".
+func (c *execConn) String() string { return c.name }
+
+// CloseWrite tells the program its input has ended: its stdin pipe is
+// closed, or on a terminal the EOF character (Ctrl-D) is typed, once.
+func (c *execConn) CloseWrite() error {
+	var err error
+	c.cwOnce.Do(func() {
+		if c.master != nil {
+			_, err = c.w.Write([]byte{4})
+			return
+		}
+		err = c.stdin.Close()
+	})
+	return err
+}
+
+// Close closes gnc's ends of the program's pipes or terminal, which
+// interrupts any I/O on them; the program itself is left to Reap.
+func (c *execConn) Close() error {
+	c.closeOnce.Do(func() {
+		for _, f := range []*os.File{c.stdin, c.stdout, c.master} {
+			if f != nil {
+				f.Close()
+			}
+		}
+	})
+	return nil
+}
+
+// BindExit: see relay.Process.
+func (c *execConn) BindExit(exited func()) {
+	c.mu.Lock()
+	already := c.hasExited
+	if !already {
+		c.onExit = exited
+	}
+	c.mu.Unlock()
+	if already {
+		exited()
+	}
+}
+
+// Reap closes the conn and waits for the program to end: it is given
+// execGrace to exit by itself (none with hurry), then sent SIGTERM, then
+// SIGKILL after execTerm more. It returns how the program ended.
+func (c *execConn) Reap(hurry bool) string {
+	c.reapOnce.Do(func() {
+		c.Close()
+		if !hurry && waitDone(c.exited, execGrace) {
+			return
+		}
+		// os.Process refuses to signal a process it has reaped (and uses
+		// a pidfd where there is one), so no other process that took the
+		// pid since can be hit.
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		if waitDone(c.exited, execTerm) {
+			return
+		}
+		c.cmd.Process.Signal(syscall.SIGKILL)
+	})
+	<-c.exited
+	return c.status
+}
+
+// waitDone waits up to d for ch to close; false means it did not.
+func waitDone(ch <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// openPTY makes a pseudo-terminal of 80x24. creack/pty knows how each
+// system hands them out (Linux's /dev/ptmx ioctls, the BSDs' and macOS's
+// own calls); the master it returns has been put in blocking mode by its
+// ioctls (they go through File.Fd), where Close would not interrupt a
+// read in progress, so gnc keeps a non-blocking duplicate that Go's
+// poller registers instead.
+func openPTY() (master, tty *os.File, err error) {
+	m, t, err := pty.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer m.Close()
+	if err := pty.Setsize(t, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		t.Close()
+		return nil, nil, err
+	}
+	fd, err := unix.FcntlInt(m.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		t.Close()
+		return nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		t.Close()
+		return nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), t, nil
+}
+
+// ptyReader reads the program's terminal: EIO there means every process
+// has closed the terminal (the program exited), which is the end of its
+// output.
+type ptyReader struct{ f *os.File }
+
+func (p ptyReader) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if errors.Is(err, syscall.EIO) {
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// Name names the terminal in messages.
+func (p ptyReader) Name() string { return p.f.Name() }
+
+// ptyWriter writes the program's terminal: EIO there means nobody holds
+// the terminal any more, which the engine must see as a reader gone
+// (EPIPE), not as a failure.
+type ptyWriter struct{ f *os.File }
+
+func (p ptyWriter) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	if errors.Is(err, syscall.EIO) {
+		err = &os.PathError{Op: "write", Path: p.f.Name(), Err: syscall.EPIPE}
+	}
+	return n, err
+}
+
+// Name names the terminal in messages.
+func (p ptyWriter) Name() string { return p.f.Name() }
+
+var (
+	_ relay.Process = (*execConn)(nil)
+	_ relay.Halves  = (*execConn)(nil)
+)
