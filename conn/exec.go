@@ -92,7 +92,7 @@ func NewExec(o ExecOptions) (*Exec, error) {
 	if len(o.Argv) == 0 || o.Argv[0] == "" {
 		return nil, &ParseError{What: "command", Reason: flag + " needs a program to run", Hint: `as in "-e /bin/cat" or "exec:./handler"`}
 	}
-	if err := execSupported(o); err != nil {
+	if err := execPrepare(o); err != nil {
 		return nil, err
 	}
 	if o.Name == "" {

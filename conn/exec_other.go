@@ -9,10 +9,10 @@ import (
 	"gnc/relay"
 )
 
-// execSupported refuses: gnc runs programs on Unix only, where a child's
+// execPrepare refuses: gnc runs programs on Unix only, where a child's
 // pipes can be polled and closed under a read in progress, and signalled
 // to end.
-func execSupported(ExecOptions) error {
+func execPrepare(ExecOptions) error {
 	return &ParseError{What: "command", Reason: "running a program for a connection (-e, -c, exec:) needs a Unix system", Hint: "run gnc on Linux, macOS or a BSD for this"}
 }
 

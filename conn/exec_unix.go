@@ -19,7 +19,12 @@ import (
 	"gnc/relay"
 )
 
-func execSupported(ExecOptions) error { return nil }
+// execPrepare readies gnc for starting programs: see
+// closeInheritedOnExec.
+func execPrepare(ExecOptions) error {
+	closeInheritedOnExec()
+	return nil
+}
 
 // execConn is one running program as a conn. Without a pseudo-terminal its
 // halves are gnc's ends of the program's stdout and stdin pipes, as the
@@ -290,3 +295,49 @@ var (
 	_ relay.Process = (*execConn)(nil)
 	_ relay.Halves  = (*execConn)(nil)
 )
+
+// inheritedOnce marks, once, the descriptors gnc inherited (beyond 0, 1
+// and 2) close-on-exec, so that a program started for a connection gets
+// its three and nothing else: gnc's own are close-on-exec already, but
+// what a parent leaked to gnc would go on to every child. The flag
+// belongs to gnc's descriptor table alone (it is not part of the open
+// file description another process may share), so nobody else sees it.
+var inheritedOnce sync.Once
+
+func closeInheritedOnExec() {
+	inheritedOnce.Do(func() {
+		for _, fd := range openFDs() {
+			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+				unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+			}
+		}
+	})
+}
+
+// openFDs lists the descriptors above 2 that may be open: from
+// /proc/self/fd where there is one, else every number up to the limit
+// (bounded, as the limit may be huge).
+func openFDs() []int {
+	var fds []int
+	if f, err := os.Open("/proc/self/fd"); err == nil {
+		names, _ := f.Readdirnames(-1)
+		f.Close()
+		for _, n := range names {
+			if fd, err := strconv.Atoi(n); err == nil && fd > 2 {
+				fds = append(fds, fd)
+			}
+		}
+		if len(fds) > 0 {
+			return fds // the directory's own descriptor is among them, now closed: harmless
+		}
+	}
+	limit := uint64(1024)
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur > limit {
+		limit = min(rl.Cur, 1<<16)
+	}
+	for fd := 3; uint64(fd) < limit; fd++ {
+		fds = append(fds, fd)
+	}
+	return fds
+}
