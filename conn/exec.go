@@ -74,7 +74,8 @@ const shellPath = "/bin/sh"
 // when gnc is stopping).
 type Exec struct {
 	opt  ExecOptions
-	path string // the program, looked up
+	path string   // the program, looked up
+	env  []string // gnc's environment without execEnvKeys
 
 	mu     sync.Mutex
 	live   map[*execConn]struct{} // started and not yet exited
@@ -122,7 +123,7 @@ func NewExec(o ExecOptions) (*Exec, error) {
 			return nil, &ParseError{What: "environment setting", Value: kv, Reason: "not KEY=VALUE", Hint: `as in "env=LANG=C"`}
 		}
 	}
-	return &Exec{opt: o, path: path, live: map[*execConn]struct{}{}}, nil
+	return &Exec{opt: o, path: path, env: baseEnv(os.Environ()), live: map[*execConn]struct{}{}}, nil
 }
 
 // String names the endpoint as the user wrote it.
@@ -185,16 +186,19 @@ var execEnvKeys = []string{
 	"NCAT_REMOTE_ADDR", "NCAT_REMOTE_PORT", "NCAT_LOCAL_ADDR", "NCAT_LOCAL_PORT", "NCAT_PROTO",
 }
 
-// execEnv is the program's environment: base without execEnvKeys, what
-// peer tells of the connection, then extra.
-func execEnv(base []string, peer relay.Conn, extra []string) []string {
-	env := make([]string, 0, len(base)+len(execEnvKeys)+len(extra))
-	for _, kv := range base {
+// baseEnv is env without execEnvKeys.
+func baseEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(execEnvKeys, k) {
-			env = append(env, kv)
-		}
-	}
+		return slices.Contains(execEnvKeys, k)
+	})
+}
+
+// execEnv is the program's environment: base (see baseEnv), what peer
+// tells of the connection, then extra.
+func execEnv(base []string, peer relay.Conn, extra []string) []string {
+	env := make([]string, len(base), len(base)+len(execEnvKeys)+len(extra))
+	copy(env, base)
 	set := func(k, v string) { env = append(env, "GNC_"+k+"="+v, "NCAT_"+k+"="+v) }
 	if a, ok := peer.(interface {
 		LocalAddr() net.Addr

@@ -29,8 +29,8 @@ func execPrepare(ExecOptions) error {
 // execConn is one running program as a conn. Without a pseudo-terminal its
 // halves are gnc's ends of the program's stdout and stdin pipes, as the
 // *os.File values themselves: non-blocking and registered with Go's
-// poller (os.Pipe makes them so), so the engine splices them and Close
-// interrupts any I/O in progress. The program's ends are blocking, as
+// poller (see childPipe), so the engine splices them and Close interrupts
+// any I/O in progress. The program's ends are blocking, as
 // programs expect, and are closed in gnc right after the start, so that
 // the program holding them alone decides when they end.
 type execConn struct {
@@ -59,7 +59,7 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: e.path, Args: e.opt.Argv, Dir: e.opt.Dir, Env: execEnv(os.Environ(), peer, e.opt.Env)}
+	cmd := &exec.Cmd{Path: e.path, Args: e.opt.Argv, Dir: e.opt.Dir, Env: execEnv(e.env, peer, e.opt.Env)}
 	c := &execConn{e: e, cmd: cmd, exited: make(chan struct{})}
 	var child []*os.File // the program's ends, closed here once it runs
 	closeAll := func() {
@@ -79,11 +79,11 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	} else {
-		inR, inW, err := os.Pipe()
+		inW, inR, err := childPipe(true)
 		if err != nil {
 			return nil, &ExecError{Name: e.opt.Name, Reason: Reason(err), Err: err}
 		}
-		outR, outW, err := os.Pipe()
+		outR, outW, err := childPipe(false)
 		if err != nil {
 			inR.Close()
 			inW.Close()
@@ -96,6 +96,8 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 			cmd.Stderr = outW
 		}
 	}
+	pidfd := -1
+	cmd.SysProcAttr = withPidFD(cmd.SysProcAttr, &pidfd)
 	if err := cmd.Start(); err != nil {
 		closeAll()
 		return nil, e.startError(err)
@@ -106,16 +108,18 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 	c.name = e.opt.Name + " (pid " + strconv.Itoa(cmd.Process.Pid) + ")"
 	if !e.track(c) {
 		// The endpoint closed while the program started.
-		go c.wait()
+		go c.wait(pidfd)
 		c.Reap(true)
 		return nil, &ExecError{Name: e.opt.Name, Reason: "gnc is stopping", Err: context.Canceled}
 	}
-	go c.wait()
+	go c.wait(pidfd)
 	return c, nil
 }
 
-// wait reaps the program when it exits and says so.
-func (c *execConn) wait() {
+// wait reaps the program when it exits and says so; pidfd, if not -1, is
+// where its exit can be waited for in Go's poller.
+func (c *execConn) wait(pidfd int) {
+	awaitExit(pidfd)
 	c.cmd.Wait()
 	c.status = exitStatus(c.cmd.ProcessState)
 	c.e.untrack(c)
@@ -333,8 +337,8 @@ func openFDs() []int {
 	}
 	limit := uint64(1024)
 	var rl unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur > limit {
-		limit = min(rl.Cur, 1<<16)
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && uint64(rl.Cur) > limit {
+		limit = min(uint64(rl.Cur), 1<<16) // Cur is signed on some systems
 	}
 	for fd := 3; uint64(fd) < limit; fd++ {
 		fds = append(fds, fd)
