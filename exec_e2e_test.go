@@ -536,3 +536,19 @@ func TestEcho(t *testing.T) {
 	p.waitLine(`#1 closed 127\.0\.0\.1:\d+ <-> echo: after \S+, 8388608 bytes >, 8388608 bytes <, eof$`)
 	p.stop(syscall.SIGTERM, 0)
 }
+
+// TestExecExitedPeerSilent: once the program has exited and its output
+// has all been sent, the connection ends although the peer is still
+// connected and says nothing.
+func TestExecExitedPeerSilent(t *testing.T) {
+	p, port := execServer(t, "-c", "echo bye")
+	c := dial(t, port) // never writes, never half-closes
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if got, err := io.ReadAll(c); err != nil || string(got) != "bye\n" {
+		t.Fatalf("read %q, %v; want the output, then end of file", got, err)
+	}
+	p.waitLine(`^Closed 127\.0\.0\.1 \d+: echo bye \(pid \d+\): exit 0$`)
+	if st := p.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, p.stderr())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gnc/relay"
@@ -272,16 +273,21 @@ func (e *ExecError) Unwrap() error { return e.Err }
 // HintText is the hint, for the ui.
 func (e *ExecError) HintText() string { return e.Hint }
 
-// startError explains why the program at path did not start: most often a
-// script whose #! interpreter is missing, which the system reports as the
-// script itself being missing.
+// startError explains why the program did not start: most often a script
+// whose #! interpreter is missing, which the system reports as the script
+// itself being missing, or a limit on descriptors or processes.
 func (e *Exec) startError(err error) error {
 	reason, hint := Reason(err), ""
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		if interp := interpreter(e.path); interp != "" {
 			reason = "its interpreter " + interp + " (from its #! line) is missing"
 			hint = "install it, or fix the script's first line"
 		}
+	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
+		hint = "each client holds 3 descriptors while its program runs: raise the limit (ulimit -n) or bound the clients with -m"
+	case errors.Is(err, syscall.EAGAIN):
+		hint = "the limit on processes (ulimit -u) is reached: bound the clients with -m"
 	}
 	return &ExecError{Name: e.opt.Name, Reason: reason, Err: err, Hint: hint}
 }

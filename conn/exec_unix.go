@@ -72,7 +72,7 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 	if e.opt.PTY {
 		master, tty, err := openPTY()
 		if err != nil {
-			return nil, &ExecError{Name: e.opt.Name, Reason: "no pseudo-terminal: " + Reason(err), Err: err}
+			return nil, &ExecError{Name: e.opt.Name, Reason: "no pseudo-terminal: " + Reason(err), Err: err, Hint: "the system is out of pseudo-terminals, or has none: run without --pty (pty)"}
 		}
 		c.master, child = master, []*os.File{tty}
 		c.r, c.w = ptyReader{master}, ptyWriter{master}
@@ -81,13 +81,13 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 	} else {
 		inW, inR, err := childPipe(true)
 		if err != nil {
-			return nil, &ExecError{Name: e.opt.Name, Reason: Reason(err), Err: err}
+			return nil, e.startError(err)
 		}
 		outR, outW, err := childPipe(false)
 		if err != nil {
 			inR.Close()
 			inW.Close()
-			return nil, &ExecError{Name: e.opt.Name, Reason: Reason(err), Err: err}
+			return nil, e.startError(err)
 		}
 		c.stdin, c.stdout, child = inW, outR, []*os.File{inR, outW}
 		c.r, c.w = outR, inW
