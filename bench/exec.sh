@@ -187,6 +187,11 @@ med() { # shellcheck disable=SC2086 # one number per word
 	median $1
 }
 
+# vs A BASE: A/BASE, or n/a when BASE completed (almost) no connection.
+vs() {
+	awk -v b="$2" 'BEGIN{ exit !(b + 0 >= 1) }' && ratio "$1" "$2" || echo "n/a"
+}
+
 if has_section rate; then
 	declare -A RATE MCPU SCPU OCPU P99 ERRS
 	for ((r = 1; r <= ROUNDS; r++)); do
@@ -198,7 +203,7 @@ if has_section rate; then
 	done
 	echo "## Connection rate, $CLIENTS clients"
 	echo
-	echo "bench/cmd/loadgen -c $CLIENTS for $DURATION per row, median of $ROUNDS round(s). **close**: connect, write 64 B, read the 64 B echo, close (\`-halfclose=false -eof=false\`). **FIN**: connect, write 64 B, half-close, read the echo to end of file, close. CPU µs per connection: the whole machine (load generator, server, children), the server with the children it reaped, and the server process alone."
+	echo "bench/cmd/loadgen -c $CLIENTS for $DURATION per row, median of $ROUNDS round(s). **close**: connect, write 64 B, read the 64 B echo, close (\`-halfclose=false -eof=false\`). **FIN**: connect, write 64 B, half-close, read the echo to end of file, close. CPU µs per connection: the whole machine (load generator, server, children, and whatever else runs on a shared machine), the server with the children it reaped, and the server process alone. ncat completes no connection in FIN mode: it drops the echo once the client has half-closed."
 	echo
 	echo "| server | mode | conns/s | x ncat | x socat | % of direct | p99 ms | CPU µs/conn, machine | server + children | server alone | errors |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -210,7 +215,9 @@ if has_section rate; then
 			pct=$(awk -v a="$v" -v b="$base" 'BEGIN{ if (a == "" || b + 0 == 0) print "n/a"; else printf "%.0f%%\n", 100 * a / b }')
 			self=$(med "${OCPU[$key]:-}")
 			[ "$name" = ncat ] || [ "$name" = socat ] && self="(forks)"
-			echo "| $(label "$name") | $mode | ${v:-n/a} | $(ratio "$v" "$(med "${RATE["ncat $mode"]:-}")") | $(ratio "$v" "$(med "${RATE["socat $mode"]:-}")") | $pct | $(med "${P99[$key]:-}") | $(med "${MCPU[$key]:-}") | $(med "${SCPU[$key]:-}") | ${self} | ${ERRS[$key]:-0} |"
+			cpu_m=$(med "${MCPU[$key]:-}") cpu_s=$(med "${SCPU[$key]:-}")
+			awk -v v="$v" 'BEGIN{ exit !(v + 0 < 1) }' && cpu_m="n/a" cpu_s="n/a" self="n/a"
+			echo "| $(label "$name") | $mode | ${v:-n/a} | $(vs "$v" "$(med "${RATE["ncat $mode"]:-}")") | $(vs "$v" "$(med "${RATE["socat $mode"]:-}")") | $pct | $(med "${P99[$key]:-}") | $cpu_m | $cpu_s | ${self} | ${ERRS[$key]:-0} |"
 		done
 	done
 	echo
