@@ -552,3 +552,27 @@ func TestExecExitedPeerSilent(t *testing.T) {
 		t.Fatalf("exit %d: %s", st, p.stderr())
 	}
 }
+
+// TestExecUsage: flags that contradict -e or -c are usage errors, before
+// anything listens.
+func TestExecUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-e", "cat", "-c", "cat"}, "-e and -c exclude each other"},
+		{[]string{"--pty"}, "--pty needs -e or -c"},
+		{[]string{"--exec-stderr"}, "--exec-stderr needs -e or -c"},
+		{[]string{"-e", "cat", "-d"}, "-d is about stdin and stdout"},
+		{[]string{"-e", "cat", "-C"}, "-C is about stdin and stdout"},
+		{[]string{"-c", "cat", "--send-only"}, "--send-only is about stdin and stdout"},
+		{[]string{"-e", "cat", "--pty", "--exec-stderr"}, "exclude each other"},
+		{[]string{"-c", " "}, "-c needs a command"},
+		{[]string{"-e", ""}, "-e needs a program"},
+	} {
+		_, stderr, st := runGNC(t, opts{}, append([]string{"-l", "-v", "127.0.0.1", "0"}, c.args...)...)
+		if st != 2 || !strings.Contains(stderr, c.msg) || strings.Contains(stderr, "Listening") || !strings.Contains(stderr, "gnc: hint: ") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2, %q and a hint", c.args, st, stderr, c.msg)
+		}
+	}
+}

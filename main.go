@@ -68,7 +68,7 @@ func execFlags() []cli.Flag {
 // stdioOnly those about stdin and stdout, which -e and -c replace.
 var (
 	execOnly  = []string{"exec-stderr", "pty"}
-	stdioOnly = map[string]string{"recv-only": "-d", "send-only": "--send-only", "crlf": "-C", "zero": "-z"}
+	stdioOnly = [][2]string{{"recv-only", "-d"}, {"send-only", "--send-only"}, {"crlf", "-C"}, {"zero", "-z"}}
 )
 
 // execEndpoint reads nc mode's -e and -c into the endpoint that stands in
@@ -86,9 +86,9 @@ func execEndpoint(c *cli.Context) (relay.Endpoint, error) {
 	if c.IsSet("exec") && c.IsSet("sh-exec") {
 		return nil, ui.Usagef(`-e runs a program directly, -c a shell command: give one`, "-e and -c exclude each other")
 	}
-	for name, flag := range stdioOnly {
-		if c.IsSet(name) {
-			return nil, ui.Usagef("the program reads and writes the connection itself", "%s is about stdin and stdout, which -e and -c replace", flag)
+	for _, f := range stdioOnly {
+		if c.IsSet(f[0]) {
+			return nil, ui.Usagef("the program reads and writes the connection itself", "%s is about stdin and stdout, which -e and -c replace", f[1])
 		}
 	}
 	if c.Bool("pty") && c.Bool("exec-stderr") {
@@ -96,6 +96,9 @@ func execEndpoint(c *cli.Context) (relay.Endpoint, error) {
 	}
 	o := conn.ExecOptions{Stderr: c.Bool("exec-stderr"), PTY: c.Bool("pty")}
 	if c.IsSet("exec") {
+		if strings.TrimSpace(c.String("exec")) == "" {
+			return nil, ui.Usagef(`as in -e /bin/cat, or -e "grep -i hello"`, "-e needs a program")
+		}
 		argv, err := conn.SplitCommand(c.String("exec"))
 		if err != nil {
 			return nil, err

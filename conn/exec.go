@@ -385,7 +385,7 @@ func SplitCommand(s string) ([]string, error) {
 		args = append(args, cur.String())
 	}
 	if len(args) == 0 {
-		return fail("it is empty")
+		return fail("the command is empty")
 	}
 	return args, nil
 }
