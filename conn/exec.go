@@ -24,8 +24,8 @@ type ExecOptions struct {
 	// Argv is the program and its arguments. Argv[0] is looked up on PATH
 	// when it holds no slash; it must not be empty.
 	Argv []string
-	// Name is how messages name the program, as the user wrote it ("-e
-	// /bin/cat", "exec:./handler"); empty: Argv joined by spaces.
+	// Name is how messages name the program, as the user wrote it
+	// ("/bin/cat", "exec:./handler"); empty: Argv joined by spaces.
 	Name string
 	// Flag is the flag or endpoint that gave the program, for the message
 	// when it cannot be found ("-e"); empty: "exec".
