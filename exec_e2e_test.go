@@ -533,7 +533,7 @@ func TestEcho(t *testing.T) {
 	if got := ask(t, port, data); sha256Hex(got) != sha256Hex(data) {
 		t.Fatalf("echo of %d bytes: %d bytes back, different", len(data), len(got))
 	}
-	p.waitLine(`#1 closed 127\.0\.0\.1:\d+ <-> echo: after \S+, 8388608 bytes >, 8388608 bytes <, eof$`)
+	p.waitLine(`#1 closed 127\.0\.0\.1:\d+ <-> echo: after \S+, 8388608 bytes >, 0 bytes <, eof$`)
 	p.stop(syscall.SIGTERM, 0)
 }
 
@@ -574,5 +574,20 @@ func TestExecUsage(t *testing.T) {
 		if st != 2 || !strings.Contains(stderr, c.msg) || strings.Contains(stderr, "Listening") || !strings.Contains(stderr, "gnc: hint: ") {
 			t.Errorf("%q: exit %d, stderr %q; want exit 2, %q and a hint", c.args, st, stderr, c.msg)
 		}
+	}
+}
+
+// TestEchoWithoutPeer: echo: paired with a program (neither listens, and
+// the program is opened second) echoes through a pipe of its own: what
+// the program writes comes back to its stdin, and each side's end of data
+// ends the other's.
+func TestEchoWithoutPeer(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "back")
+	_, stderr, st := runGNC(t, opts{}, "relay", "-v", "echo:", "exec:printf hello; exec >&-; cat > "+out)
+	if st != 0 {
+		t.Fatalf("exit %d: %s", st, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || string(b) != "hello" {
+		t.Fatalf("the program got back %q, %v; stderr:\n%s", b, err, stderr)
 	}
 }

@@ -187,9 +187,16 @@ med() { # shellcheck disable=SC2086 # one number per word
 	median $1
 }
 
-# vs A BASE: A/BASE, or n/a when BASE completed (almost) no connection.
+# vs "A1 A2..." "B1 B2..." [MIN]: the median over the rounds of Ai/Bi,
+# each pair measured in the same round, so that drift between rounds on a
+# shared machine cancels out; rounds where B is below MIN (default 1: a
+# server that completed no connection) are left out, n/a if all are.
 vs() {
-	awk -v b="$2" 'BEGIN{ exit !(b + 0 >= 1) }' && ratio "$1" "$2" || echo "n/a"
+	local r
+	# shellcheck disable=SC2046 # one ratio per word
+	r=$(median $(awk -v a="$1" -v b="$2" -v min="${3:-1}" 'BEGIN{ n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) if (y[i] + 0 >= min && y[i] + 0 > 0) printf "%.4f\n", x[i] / y[i] }'))
+	[ -n "$r" ] && printf '%.2f\n' "$r" || echo "n/a"
 }
 
 if has_section rate; then
@@ -203,7 +210,7 @@ if has_section rate; then
 	done
 	echo "## Connection rate, $CLIENTS clients"
 	echo
-	echo "bench/cmd/loadgen -c $CLIENTS for $DURATION per row, median of $ROUNDS round(s). **close**: connect, write 64 B, read the 64 B echo, close (\`-halfclose=false -eof=false\`). **FIN**: connect, write 64 B, half-close, read the echo to end of file, close. CPU µs per connection: the whole machine (load generator, server, children, and whatever else runs on a shared machine), the server with the children it reaped, and the server process alone. ncat completes no connection in FIN mode: it drops the echo once the client has half-closed."
+	echo "bench/cmd/loadgen -c $CLIENTS for $DURATION per row, median of $ROUNDS round(s); the ratios are the medians of each round's ratio. **close**: connect, write 64 B, read the 64 B echo, close (\`-halfclose=false -eof=false\`). **FIN**: connect, write 64 B, half-close, read the echo to end of file, close. CPU µs per connection: the whole machine (load generator, server, children, and whatever else runs on a shared machine), the server with the children it reaped, and the server process alone. ncat completes no connection in FIN mode: it drops the echo once the client has half-closed."
 	echo
 	echo "| server | mode | conns/s | x ncat | x socat | % of direct | p99 ms | CPU µs/conn, machine | server + children | server alone | errors |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -211,17 +218,23 @@ if has_section rate; then
 		for name in "${TARGETS[@]}"; do
 			key="$name $mode"
 			v=$(med "${RATE[$key]:-}")
-			base=$(med "${RATE["backend $mode"]:-}")
-			pct=$(awk -v a="$v" -v b="$base" 'BEGIN{ if (a == "" || b + 0 == 0) print "n/a"; else printf "%.0f%%\n", 100 * a / b }')
+			pct=$(vs "${RATE[$key]:-}" "${RATE["backend $mode"]:-}")
+			[ "$pct" != n/a ] && pct=$(awk -v r="$pct" 'BEGIN{ printf "%.0f%%", 100 * r }')
 			self=$(med "${OCPU[$key]:-}")
 			[ "$name" = ncat ] || [ "$name" = socat ] && self="(forks)"
 			cpu_m=$(med "${MCPU[$key]:-}") cpu_s=$(med "${SCPU[$key]:-}")
 			awk -v v="$v" 'BEGIN{ exit !(v + 0 < 1) }' && cpu_m="n/a" cpu_s="n/a" self="n/a"
-			echo "| $(label "$name") | $mode | ${v:-n/a} | $(vs "$v" "$(med "${RATE["ncat $mode"]:-}")") | $(vs "$v" "$(med "${RATE["socat $mode"]:-}")") | $pct | $(med "${P99[$key]:-}") | $cpu_m | $cpu_s | ${self} | ${ERRS[$key]:-0} |"
+			echo "| $(label "$name") | $mode | ${v:-n/a} | $(vs "${RATE[$key]:-}" "${RATE["ncat $mode"]:-}") | $(vs "${RATE[$key]:-}" "${RATE["socat $mode"]:-}") | $pct | $(med "${P99[$key]:-}") | $cpu_m | $cpu_s | ${self} | ${ERRS[$key]:-0} |"
 		done
 	done
 	echo
-	echo "Runs (conns/s): $(for k in "${!RATE[@]}"; do printf '%s: %s; ' "$k" "${RATE[$k]% }"; done)"
+	echo "Rounds (conns/s):"
+	echo
+	for mode in close fin; do
+		for name in "${TARGETS[@]}"; do
+			echo "- $name, $mode: ${RATE["$name $mode"]:-}"
+		done
+	done
 	echo
 fi
 
@@ -306,14 +319,14 @@ if has_section throughput; then
 	done
 	echo "## Throughput through cat, $(human "$EXEC_BYTES") one way"
 	echo
-	echo "The producer is \`bench/cmd/zeros -bs 1M\`. **stdio**: \`zeros | gnc relay - exec:cat >/dev/null\` against \`zeros | socat - EXEC:cat >/dev/null\`. **network**: \`zeros | gnc 127.0.0.1 P >/dev/null\` against a server running cat for the connection, \`gnc relay --once listen:127.0.0.1:P exec:cat\` or \`socat TCP-LISTEN:P,reuseaddr EXEC:cat\`; the bytes go from the client through the server into cat and back. Wall clock from the producer's start until the last byte is out; GB/s = 10^9 bytes/s, median of $RUNS."
+	echo "The producer is \`bench/cmd/zeros -bs 1M\`. **stdio**: \`zeros | gnc relay - exec:cat >/dev/null\` against \`zeros | socat - EXEC:cat >/dev/null\`. **network**: \`zeros | gnc 127.0.0.1 P >/dev/null\` against a server running cat for the connection, \`gnc relay --once listen:127.0.0.1:P exec:cat\` or \`socat TCP-LISTEN:P,reuseaddr EXEC:cat\`; the bytes go from the client through the server into cat and back. Wall clock from the producer's start until the last byte is out; GB/s = 10^9 bytes/s, median of $RUNS; x socat is the median of each run's ratio."
 	echo
 	echo "| setup | server | GB/s | x socat | runs | counting pass |"
 	echo "|---|---|---:|---:|---|---|"
 	for s in "${SETUPS[@]}"; do
 		read -r kind tool <<<"$s"
 		v=$(med "${TP[$s]:-}")
-		echo "| $kind | $tool | ${v:-n/a} | $(ratio "$v" "$(med "${TP["$kind socat"]:-}")") | ${TP[$s]:-} | ${OK[$s]} |"
+		echo "| $kind | $tool | ${v:-n/a} | $(vs "${TP[$s]:-}" "${TP["$kind socat"]:-}" 0) | ${TP[$s]:-} | ${OK[$s]} |"
 	done
 	echo
 fi
