@@ -327,17 +327,21 @@ func alive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z"
 }
 
-// waitChild waits for gnc to have a child running and returns its pid.
-func waitChild(t *testing.T, p *proc) int {
+// waitChild waits for gnc to have a child running the program comm (as
+// /proc names it) and returns its pid.
+func waitChild(t *testing.T, p *proc, comm string) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if all, _ := children(t, p.cmd.Process.Pid); len(all) > 0 {
-			return all[0]
+		all, _ := children(t, p.cmd.Process.Pid)
+		for _, pid := range all {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == comm {
+				return pid
+			}
 		}
 		time.Sleep(10 * time.Millisecond) // polling a process list, bounded
 	}
-	t.Fatal("gnc started no child")
+	t.Fatalf("gnc started no child running %s", comm)
 	return 0
 }
 
@@ -360,7 +364,8 @@ func TestExecSignals(t *testing.T) {
 			m := p.waitLine(`(?:Listening on \S+ |listening on \S+:)(\d+)`)
 			conn := dial(t, m[1])
 			defer conn.Close()
-			child := waitChild(t, p)
+			// Once it runs sleep, the shell has set its trap.
+			child := waitChild(t, p, "sleep")
 			t0 := time.Now()
 			p.signal(syscall.SIGTERM)
 			p.waitLine(c.line)
