@@ -596,3 +596,23 @@ func TestEchoWithoutPeer(t *testing.T) {
 		t.Fatalf("the program got back %q, %v; stderr:\n%s", b, err, stderr)
 	}
 }
+
+// TestExecGrace: a program that is still running once both directions
+// have ended gets 2s to exit, then SIGTERM.
+func TestExecGrace(t *testing.T) {
+	p, port := execServer(t, "-c", "exec >&- <&-; exec sleep 60")
+	c := dial(t, port)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+		t.Fatalf("read %q, %v; want end of file at once", b, err)
+	}
+	c.CloseWrite()
+	t0 := time.Now()
+	p.waitLine(`^Closed 127\.0\.0\.1 \d+: .* \(pid \d+\): killed by SIGTERM$`)
+	if d := time.Since(t0); d < 2*time.Second || d > 8*time.Second {
+		t.Errorf("SIGTERM came %v after both directions ended, want 2s", d)
+	}
+	if st := p.wait(); st != 0 {
+		t.Fatalf("exit %d: %s", st, p.stderr())
+	}
+}
