@@ -549,7 +549,13 @@ func newTLSConn(raw rawSocket, cfg *tls.Config, client bool, peer string, o *TLS
 func (c *TLSConn) HandshakeContext(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.Conn.HandshakeContext(ctx); err != nil {
+	// The handshake's cryptography grows a goroutine's stack to tens of
+	// KiB. Run in a goroutine of its own, that stack goes when the
+	// handshake ends, instead of staying with the connection's long-lived
+	// copy goroutine for as long as the connection sits idle.
+	done := make(chan error, 1)
+	go func() { done <- c.Conn.HandshakeContext(ctx) }()
+	if err := <-done; err != nil {
 		return describeHandshake(err, c.peer, c.client, c.timeout, c.opt)
 	}
 	c.shook.Store(true)
