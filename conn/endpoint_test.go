@@ -193,6 +193,7 @@ func TestParseEndpointErrors(t *testing.T) {
 		in     string
 		reason string // substring of Reason
 		hint   string // substring of Hint
+		value  string // Value when it is not the input (credentials hidden)
 		bug    string // non-empty: known not to be a *ParseError yet
 	}{
 		{in: "", reason: "empty"},
@@ -207,7 +208,18 @@ func TestParseEndpointErrors(t *testing.T) {
 		{in: "udp:host:53", reason: "not supported"},
 		{in: "unix:/tmp/sock", reason: "not supported"},
 		{in: "exec:ls", reason: "not supported"},
-		{in: "socks5:proxy:1080", reason: "not supported"},
+		{in: "socks4:proxy:1080", reason: "not supported"},
+		{in: "socks5:proxy:1080", reason: "socks5 takes no address", hint: "socks5,auth=user:pass"},
+		{in: "proxy:127.0.0.1:1080", reason: "proxy takes no address", hint: "proxy,auth=user:pass"},
+		{in: "proxy,auth=:pass", reason: "auth= takes user:pass", value: "proxy,auth=***"},
+		{in: "proxy,resolve=dns", reason: `invalid resolve "dns"`},
+		{in: "proxy,to-deny=10.0.0.0/33", reason: `invalid CIDR "10.0.0.0/33"`},
+		{in: "proxy,auth=a:b,auth=a:c", reason: "auth= gives a user twice", value: "proxy,auth=***,auth=***"},
+		{in: "http-proxy,bind=x", reason: `unknown option "bind"`, hint: "to-allow, to-deny"},
+		{in: "tcp:h:1,proxy=ftp://p:1", reason: `unknown scheme "ftp"`, hint: "socks5h://"},
+		{in: "tcp:h:1,proxy=socks5://u:secret@p:x", reason: "a port is a number", hint: "socks5h://", value: "tcp:h:1,proxy=socks5://***@p:x"},
+		{in: "proxy,auth=u:sec,ret", reason: "unknown option after auth=", value: "proxy,auth=***"},
+		{in: "tcp:h:1,proxy=socks5://u:se,cret@p:1,bogus", reason: "unknown option after proxy=", value: "tcp:h:1,proxy=socks5://***@p:1,bogus"},
 		{in: "listen:8080,bogus", reason: `unknown option "bogus"`, hint: "keepalive, ipv4, ipv6"},
 		{in: "listen:8080,timeout=1s", reason: `unknown option "timeout"`, hint: "listen:[ADDR:]PORT"},
 		{in: "listen:8080,ipv4=maybe,bogus", reason: "unknown option"},
@@ -263,8 +275,12 @@ func TestParseEndpointErrors(t *testing.T) {
 				t.Skipf("BUG: ParseEndpoint(%q) returns %T %q, want a *conn.ParseError{What: \"endpoint\", Value: %q} with a hint (so that gnc exits 2 and names the endpoint): %s and ParseEndpoint only wraps *ParseError", tt.in, err, err, tt.in, tt.bug)
 			}
 			pe = parseError(t, err, "endpoint")
-			if pe.Value != tt.in {
-				t.Errorf("Value = %q, want %q", pe.Value, tt.in)
+			want := tt.in
+			if tt.value != "" {
+				want = tt.value
+			}
+			if pe.Value != want {
+				t.Errorf("Value = %q, want %q", pe.Value, want)
 			}
 			if !strings.Contains(pe.Reason, tt.reason) {
 				t.Errorf("Reason = %q, want it to contain %q", pe.Reason, tt.reason)
