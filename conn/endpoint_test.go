@@ -317,12 +317,18 @@ func FuzzParseEndpoint(f *testing.F) {
 		"tls:host:443", "host:80,timeout=xyz", "tcp:host", "host:80,ipv4,ipv6", "host:80,bind=[::1]:0",
 		"host:80,keepalive=1m,ipv6=true", "", "a:b:c",
 		"tls:host:443,servername=x,alpn=h2:http/1.1,tls-min=1.3", "host:443,tls,insecure", "tls:h:1,pin=SHA256:00",
+		"tls:example.com:443,proxy=socks5h://127.0.0.1:1080", "host:80,proxy=socks5://u:p@h,proxy=http://h:3128",
+		"host:80,proxy=env", "host:80,proxy=h:1080", "host:80,proxy=socks4://u:p@h", "proxy", "proxy:", "proxy:x",
+		"proxy,auth=user:pass,to-deny=10.0.0.0/8", "socks5,to-allow=*.example.com,resolve=ipv4", "http-proxy,auth=a:b,auth=c:d",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if listensOrStdio(s) {
 			t.Skip("would bind a socket or touch stdio")
+		}
+		if readsFile(s) {
+			t.Skip("would read a file")
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // nothing may need the network
@@ -336,12 +342,20 @@ func FuzzParseEndpoint(f *testing.F) {
 				t.Fatalf("ParseEndpoint(%q): empty error message", s)
 			}
 			var pe *conn.ParseError
-			if errors.As(err, &pe) && (pe.What != "endpoint" || pe.Value != s || pe.Hint == "") {
-				t.Fatalf("ParseEndpoint(%q): ParseError %+v: want What endpoint, Value the input and a hint", s, pe)
+			if errors.As(err, &pe) && (pe.What != "endpoint" || pe.Value != s && !strings.Contains(strings.ToLower(s), "proxy=") && !strings.Contains(strings.ToLower(s), "auth=") || pe.Hint == "") {
+				t.Fatalf("ParseEndpoint(%q): ParseError %+v: want What endpoint, Value the input (without secrets) and a hint", s, pe)
 			}
 			return
 		}
 		defer e.Close()
+		if ps, ok := e.(*conn.ProxyServer); ok {
+			switch ps.String() {
+			case "proxy", "socks5", "http-proxy":
+			default:
+				t.Fatalf("ParseEndpoint(%q): proxy server named %q", s, ps.String())
+			}
+			return
+		}
 		d, ok := e.(*conn.TCPDialer)
 		if td, isTLS := e.(*conn.TLSDialer); isTLS {
 			d, ok = td.TCPDialer, true
@@ -359,4 +373,57 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 		_ = d.String()
 	})
+}
+
+// FuzzEndpointSecrets: whatever a password holds, no message about an
+// endpoint that carries it (its error, its name) quotes it.
+func FuzzEndpointSecrets(f *testing.F) {
+	for _, s := range []string{"s3cret", "pa,ss", "a,tls,b", "x@y", "p/q", "p%41q", "has space", "a=b,c", "::::", "tls:h:1"} {
+		f.Add(s)
+	}
+	templates := []string{
+		"tcp:h:1,proxy=socks5://u:%s@p:1080",
+		"tcp:h:1,proxy=socks5://u:%s@p:1080,bogus",
+		"tls:h:1,proxy=http://u:%s@p,timeout=xyz",
+		"tcp:h:1,proxy=socks5://u:%s@p:x",
+		"proxy,auth=u:%s",
+		"proxy,auth=u:%s,to-deny=nope/99",
+		"socks5,auth=u:%s,resolve=dns",
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		// Marked at both ends, so that the password as a whole can be
+		// told from the fixed texts around it.
+		pass := "Qz7" + input + "7zQ"
+		for _, tmpl := range templates {
+			s := strings.Replace(tmpl, "%s", pass, 1)
+			if listensOrStdio(s) || readsFile(s) {
+				continue
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			e, err := conn.ParseEndpoint(ctx, s, conn.Defaults{Getenv: func(string) string { return "" }})
+			if err != nil {
+				if strings.Contains(err.Error(), pass) {
+					t.Fatalf("ParseEndpoint(%q): the error quotes the secret: %v", s, err)
+				}
+				continue // hints are fixed texts, which quote nothing
+			}
+			if strings.Contains(e.String(), pass) {
+				t.Errorf("ParseEndpoint(%q).String() = %q quotes the secret", s, e.String())
+			}
+			e.Close()
+		}
+	})
+}
+
+// readsFile reports whether s may name a file for an endpoint to read,
+// which could be /dev/zero or stdin.
+func readsFile(s string) bool {
+	l := strings.ToLower(s)
+	for _, k := range []string{"auth-file", "ca", "cert", "key"} {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
 }

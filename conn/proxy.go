@@ -255,8 +255,9 @@ var secretKeys = map[string]bool{"auth": true, "proxy": true}
 
 // redactEndpoint returns an endpoint as written, with the credentials in
 // its options replaced by "***", for error messages. A secret with a
-// comma in it runs on into what look like more options: every part after
-// a secret option up to the next known option is taken as part of it.
+// comma in it runs on into what look like more options, so an auth=
+// value is taken to run up to the next known option, and a proxy= URL's
+// credentials up to the last '@' of all.
 func redactEndpoint(s string) string {
 	body, opts, ok := strings.Cut(s, ",")
 	if !ok {
@@ -271,13 +272,23 @@ func redactEndpoint(s string) string {
 			out = append(out, parts[i])
 			continue
 		}
-		for i+1 < len(parts) && !knownKey(parts[i+1]) {
-			i++
-			v += "," + parts[i]
-		}
 		if key == "auth" {
+			for i+1 < len(parts) && !knownKey(parts[i+1]) {
+				i++
+			}
 			v = "***"
 		} else {
+			// A URL's credentials end at its last '@', which may lie in a
+			// later part: hide up to the last '@' of all, to be safe.
+			last := i
+			for j := i + 1; j < len(parts); j++ {
+				if strings.Contains(parts[j], "@") {
+					last = j
+				}
+			}
+			for ; i < last; i++ {
+				v += "," + parts[i+1]
+			}
 			v = proxy.Redact(v)
 		}
 		out = append(out, k+"="+v)
