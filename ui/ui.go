@@ -108,6 +108,7 @@ func (u *UI) Fail(err error) int {
 	var ue *UsageError
 	var pe *conn.ParseError
 	var ppe *proxy.ParseError
+	var pxe *proxy.Error
 	var fe *conn.FileError
 	var de *conn.DialError
 	var qe *QuietError
@@ -146,6 +147,14 @@ func (u *UI) Fail(err error) int {
 	case brokenStdout(err):
 		// The reader of stdout went away (gnc ... | head): stop quietly.
 		return ExitOK
+	case errors.As(err, &pxe):
+		// Before DialError: an unreachable proxy wraps the dial's error,
+		// and the line must name the proxy and the target.
+		u.Errorf("%s", err.Error())
+		if h := hintOf(err); h != "" {
+			u.Hintf("%s", h)
+		}
+		return ExitFailure
 	case errors.As(err, &de):
 		if u.Verbose > 0 {
 			for i := range len(de.Attempts) - 1 {
