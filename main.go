@@ -60,8 +60,8 @@ func ncFlags() []cli.Flag {
 func proxyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "proxy", Usage: "connect through the proxy `URL`: socks5h://, socks5://, socks4a://, socks4:// or http:// [user:pass@]host[:port], host[:port] with -X, or env (ALL_PROXY, and HTTPS_PROXY with --tls; NO_PROXY applies); repeat for a chain, dialed in order"},
-		&cli.StringFlag{Name: "X", Usage: "protocol of a --proxy given as host[:port], as in OpenBSD nc: `4`, 5 (the default) or connect"},
-		&cli.StringFlag{Name: "proxy-type", Usage: "ncat's name for -X: `TYPE` socks4, socks5 or http"},
+		&cli.StringFlag{Name: "X", Usage: "`PROTO` of a --proxy given as host[:port], as in OpenBSD nc: 4 (SOCKS4), 5 (SOCKS5, the default) or connect (HTTP)"},
+		&cli.StringFlag{Name: "proxy-type", Usage: "ncat's -X: `TYPE` socks4, socks5 or http"},
 		&cli.StringFlag{Name: "proxy-auth", Usage: "credentials `USER:PASS` for each --proxy without its own"},
 		&cli.StringFlag{Name: "proxy-user", Aliases: []string{"P"}, Usage: "proxy `USER`, as in OpenBSD nc; the password comes from GNC_PROXY_PASSWORD or a prompt on the terminal"},
 	}
