@@ -423,3 +423,24 @@ func TestProxyChainEnv(t *testing.T) {
 		t.Errorf("a bad ALL_PROXY: %v", err)
 	}
 }
+
+// TestProxyServerPipelined: bytes a client sends right after its CONNECT
+// head reach the destination first, through the relay's own path.
+func TestProxyServerPipelined(t *testing.T) {
+	target := echoTarget(t)
+	addr, _ := proxyRelay(t, "http-proxy", conn.Defaults{})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("CONNECT 127.0.0.1:" + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\npipelined "))
+	c.Write([]byte("and later"))
+	c.(*net.TCPConn).CloseWrite()
+	got, _ := io.ReadAll(c)
+	const head = "HTTP/1.1 200 Connection established\r\n\r\n"
+	if string(got) != head+"pipelined and later" {
+		t.Fatalf("got %q", got)
+	}
+}
