@@ -364,6 +364,10 @@ func (u *UI) ProxyHop(hop proxy.Hop, next string, elapsed time.Duration) {
 
 // errorLine renders a failure without the "gnc: " prefix.
 func errorLine(err error) string {
+	var pe *proxy.Error
+	if errors.As(err, &pe) {
+		return err.Error() // it names the proxy and the target
+	}
 	var de *conn.DialError
 	if errors.As(err, &de) {
 		return de.Error()
