@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 
 	"gnc/conn"
 	"gnc/hexdump"
+	"gnc/proxy"
 	"gnc/relay"
 	"gnc/ui"
 )
@@ -49,7 +51,141 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
 		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
 		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
-	}, tlsFlags(), dumpFlags())
+	}, tlsFlags(), proxyFlags(), dumpFlags())
+}
+
+// proxyFlags are nc mode's proxy flags: OpenBSD nc's -X and -P, ncat's
+// --proxy-type and --proxy-auth. -x is not nc's proxy here: it is the
+// hex dump, as in ncat.
+func proxyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "proxy", Usage: "connect through the proxy `URL`: socks5h://, socks5://, socks4a://, socks4:// or http:// [user:pass@]host[:port], host[:port] with -X, or env (ALL_PROXY, and HTTPS_PROXY with --tls; NO_PROXY applies); repeat for a chain, dialed in order"},
+		&cli.StringFlag{Name: "X", Usage: "`PROTO` of a --proxy given as host[:port], as in OpenBSD nc: 4 (SOCKS4), 5 (SOCKS5, the default) or connect (HTTP)"},
+		&cli.StringFlag{Name: "proxy-type", Usage: "ncat's -X: `TYPE` socks4, socks5 or http"},
+		&cli.StringFlag{Name: "proxy-auth", Usage: "credentials `USER:PASS` for each --proxy without its own"},
+		&cli.StringFlag{Name: "proxy-user", Aliases: []string{"P"}, Usage: "proxy `USER`, as in OpenBSD nc; the password comes from GNC_PROXY_PASSWORD or a prompt on the terminal"},
+	}
+}
+
+// proxyOnly are the flags that mean nothing without --proxy.
+var proxyOnly = []string{"X", "proxy-type", "proxy-auth", "proxy-user"}
+
+// proxyChain reads nc mode's proxy flags for a connection to host; nil
+// when --proxy is not given. With env the chain may come out empty: the
+// connection is then direct.
+func proxyChain(c *cli.Context, u *ui.UI, host string, tls bool) ([]proxy.Hop, error) {
+	values := c.StringSlice("proxy")
+	if len(values) == 0 {
+		for _, name := range proxyOnly {
+			if c.IsSet(name) {
+				flag := dashed(name, "")
+				if name == "proxy-user" {
+					flag = "-P"
+				}
+				return nil, ui.Usagef(`as in "gnc --proxy socks5h://127.0.0.1:1080 HOST PORT"`, "%s needs --proxy", flag)
+			}
+		}
+		return nil, nil
+	}
+	if c.Bool("listen") {
+		return nil, ui.Usagef(`--proxy is for connecting, as in "gnc --proxy HOST:1080 example.com 80"; to serve a proxy, use "gnc relay listen:127.0.0.1:1080 proxy"`, "--proxy works when connecting, not with -l")
+	}
+	typ := c.String("X")
+	if c.IsSet("proxy-type") {
+		if c.IsSet("X") {
+			return nil, ui.Usagef("-X and --proxy-type say the same thing: give one", "-X and --proxy-type exclude each other")
+		}
+		typ = c.String("proxy-type")
+	}
+	if typ != "" {
+		if _, err := proxy.ParseHop("127.0.0.1", typ); err != nil {
+			return nil, err
+		}
+	}
+	chain, err := conn.ProxyChain(values, typ, host, tls, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 {
+		u.Logf(1, "gnc: --proxy env: no proxy in the environment for %s: connecting directly", host)
+		return nil, nil
+	}
+	user, pass, have, err := proxyCredentials(c, chain)
+	if err != nil || !have {
+		return chain, err
+	}
+	given := false
+	for i, h := range chain {
+		if h.HasAuth() {
+			continue
+		}
+		p := pass
+		if h.Kind == proxy.SOCKS4 || h.Kind == proxy.SOCKS4a {
+			p = "" // a SOCKS4 user id has no password
+		}
+		if chain[i], err = h.WithAuth(user, p); err != nil {
+			return nil, err
+		}
+		given = true
+	}
+	if !given {
+		return nil, ui.Usagef("give credentials once: in the URL, or with --proxy-auth or -P for a proxy written host[:port]", "every --proxy has credentials in its URL already")
+	}
+	return chain, nil
+}
+
+// proxyCredentials reads --proxy-auth, or -P with its password from
+// GNC_PROXY_PASSWORD or the terminal; have is false when neither is given.
+func proxyCredentials(c *cli.Context, chain []proxy.Hop) (user, pass string, have bool, err error) {
+	switch {
+	case c.IsSet("proxy-auth") && c.IsSet("proxy-user"):
+		return "", "", false, ui.Usagef("--proxy-auth USER:PASS gives both; -P USER takes the password from GNC_PROXY_PASSWORD or the terminal", "--proxy-auth and -P exclude each other")
+	case c.IsSet("proxy-auth"):
+		user, pass, err = proxy.ParseUserPass(c.String("proxy-auth"))
+		return user, pass, err == nil, err
+	case !c.IsSet("proxy-user"):
+		return "", "", false, nil
+	}
+	user = c.String("proxy-user")
+	if user == "" {
+		return "", "", false, ui.Usagef(`as in "-P alice"`, "-P needs a user name")
+	}
+	// Only the proxies that take a password need one.
+	var asks *proxy.Hop
+	for i, h := range chain {
+		if !h.HasAuth() && h.Kind != proxy.SOCKS4 && h.Kind != proxy.SOCKS4a {
+			asks = &chain[i]
+			break
+		}
+	}
+	if asks == nil {
+		return user, "", true, nil
+	}
+	if v, ok := os.LookupEnv("GNC_PROXY_PASSWORD"); ok {
+		return user, v, true, nil
+	}
+	pass, err = ui.PromptSecret("gnc: password for " + user + " at " + asks.String() + ": ")
+	if errors.Is(err, ui.ErrNoTerminal) {
+		return "", "", false, ui.Usagef("set GNC_PROXY_PASSWORD, or give --proxy-auth USER:PASS", "-P: no terminal to ask for the password of %s on", user)
+	}
+	return user, pass, err == nil, err
+}
+
+// openBSDProxy catches OpenBSD nc's "-x proxy:port host port": in gnc, as
+// in ncat, -x is the hex dump, so the proxy was taken for a destination.
+func openBSDProxy(c *cli.Context, args []string) error {
+	if !c.Bool("hexdump") || c.IsSet("hexdump-file") || c.Bool("listen") || len(args) != 3 {
+		return nil
+	}
+	host, port, err := conn.SplitHostPort(args[0])
+	if err != nil || host == "" || port == "" {
+		return nil
+	}
+	if _, err := conn.ParsePort(port, "tcp", false); err != nil {
+		return nil
+	}
+	return ui.Usagef(fmt.Sprintf("to connect through that proxy: gnc --proxy %s %s %s (with -X 4|5|connect for its protocol; SOCKS5 by default)", args[0], args[1], args[2]),
+		"-x is the hex dump in gnc, as in ncat, not OpenBSD nc's proxy: %s was taken for a destination", args[0])
 }
 
 // tlsFlags are nc mode's TLS flags, with ncat's names as aliases.
@@ -269,7 +405,7 @@ func newApp(u *ui.UI) *cli.App {
 		Commands: []*cli.Command{{
 			Name:      "relay",
 			Usage:     "forward between two endpoints",
-			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), listen:[ADDR:]PORT, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002",
+			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, proxy, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080",
 			Flags:     rl,
 			Action:    func(c *cli.Context) error { return relayAction(c, u, rl) },
 		}},
@@ -361,6 +497,9 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err := checkFlags(c, flags); err != nil {
 		return err
 	}
+	if err := openBSDProxy(c, args); err != nil {
+		return err
+	}
 	o, err := tcpOptions(c)
 	if err != nil {
 		return err
@@ -388,6 +527,9 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	}
 	var other relay.Endpoint
 	if c.Bool("listen") {
+		if _, err := proxyChain(c, u, "", false); err != nil {
+			return err
+		}
 		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
 		if err != nil {
 			return err
@@ -421,6 +563,14 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 				return err
 			}
 		}
+		chain, err := proxyChain(c, u, host, to != nil)
+		if err != nil {
+			return err
+		}
+		if err := d.SetProxies(chain); err != nil {
+			return err
+		}
+		d.OnHop = u.ProxyHop
 		other = d
 		if to != nil {
 			if other, err = conn.NewTLSDialer(d, to); err != nil {
@@ -479,6 +629,13 @@ func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, to *conn.TLSOptions, args
 	if c.IsSet("wait") {
 		d.Timeout = duration(c, "wait")
 	}
+	chain, err := proxyChain(c, u, args[0], to != nil)
+	if err != nil {
+		return err
+	}
+	if err := d.SetProxies(chain); err != nil {
+		return err
+	}
 	open, err := conn.Scan(c.Context, d, ports, 64, to, u.ScanResult)
 	if err != nil {
 		return err
@@ -510,7 +667,7 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
-	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open")}
+	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open"), OnHop: u.ProxyHop}
 	if kl != nil {
 		defer kl.Close()
 		def.KeyLog = kl
@@ -523,6 +680,11 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 			return err
 		}
+	}
+	if err := conn.CheckProxyServer(eps[0], eps[1], acl); err != nil {
+		eps[0].Close()
+		eps[1].Close()
+		return err
 	}
 	stdio := conn.IsStdio(eps[0]) || conn.IsStdio(eps[1])
 	if conn.IsStdio(eps[0]) && conn.IsStdio(eps[1]) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gnc/conn"
+	"gnc/proxy"
 	"gnc/relay"
 )
 
@@ -106,6 +107,8 @@ func (u *UI) Fail(err error) int {
 	}
 	var ue *UsageError
 	var pe *conn.ParseError
+	var ppe *proxy.ParseError
+	var pxe *proxy.Error
 	var fe *conn.FileError
 	var de *conn.DialError
 	var qe *QuietError
@@ -135,9 +138,23 @@ func (u *UI) Fail(err error) int {
 			u.Hintf("%s", pe.Hint)
 		}
 		return ExitUsage
+	case errors.As(err, &ppe):
+		u.Errorf("%s", err.Error())
+		if ppe.Hint != "" {
+			u.Hintf("%s", ppe.Hint)
+		}
+		return ExitUsage
 	case brokenStdout(err):
 		// The reader of stdout went away (gnc ... | head): stop quietly.
 		return ExitOK
+	case errors.As(err, &pxe):
+		// Before DialError: an unreachable proxy wraps the dial's error,
+		// and the line must name the proxy and the target.
+		u.Errorf("%s", err.Error())
+		if h := hintOf(err); h != "" {
+			u.Hintf("%s", h)
+		}
+		return ExitFailure
 	case errors.As(err, &de):
 		if u.Verbose > 0 {
 			for i := range len(de.Attempts) - 1 {
@@ -151,11 +168,24 @@ func (u *UI) Fail(err error) int {
 		return ExitFailure
 	}
 	u.Errorf("%s", Describe(err))
-	var h interface{ HintText() string }
-	if errors.As(err, &h) && h.HintText() != "" {
-		u.Hintf("%s", h.HintText())
+	if h := hintOf(err); h != "" {
+		u.Hintf("%s", h)
 	}
 	return ExitFailure
+}
+
+// hintOf is the hint an error carries: through a HintText method, or a
+// proxy's error's Hint.
+func hintOf(err error) string {
+	var h interface{ HintText() string }
+	if errors.As(err, &h) && h.HintText() != "" {
+		return h.HintText()
+	}
+	var pe *proxy.Error
+	if errors.As(err, &pe) {
+		return pe.Hint
+	}
+	return ""
 }
 
 // brokenStdout reports a write to stdout whose reader has gone.
@@ -269,7 +299,12 @@ func (u *UI) relayEvent(e relay.Event) {
 		}
 	case relay.Connected:
 		u.insecure(e.Conn)
-		u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+		if hs, ok := e.Conn.(interface{ Handshake() string }); ok && hs.Handshake() != "" && e.Peer != nil {
+			// A proxy endpoint's client asked for this destination.
+			u.Logf(2, "%s #%d %s: %s for %s, connected to %s in %v", now, e.ID, e.Endpoint, hs.Handshake(), addrString(remote(e.Peer)), addrString(remote(e.Conn)), e.Elapsed.Round(time.Microsecond))
+		} else {
+			u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+		}
 		if u.Verbose >= 2 {
 			u.tlsDetails(e.Conn, fmt.Sprintf("%s #%d ", now, e.ID))
 		}
@@ -286,7 +321,7 @@ func (u *UI) relayEvent(e relay.Event) {
 			u.Logf(1, "%s pairing ended quickly; reconnecting in %v", now, e.Delay)
 		}
 	case relay.Opened:
-		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer))
+		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, peerLabel(e.Conn), peerLabel(e.Peer))
 	case relay.Closed:
 		r := e.Result
 		u.unclean(e, fmt.Sprintf("%s #%d ", now, e.ID))
@@ -294,7 +329,7 @@ func (u *UI) relayEvent(e relay.Event) {
 		if r.Err != nil && !errors.Is(r.Err, relay.ErrIdle) {
 			reason += ": " + Describe(r.Err)
 		}
-		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
+		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, peerLabel(e.Conn), peerLabel(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
 	case relay.Draining:
 		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Count)
 	case relay.DrainExpired:
@@ -302,8 +337,37 @@ func (u *UI) relayEvent(e relay.Event) {
 	}
 }
 
+// peerLabel names the far end of c: its address, and the destination
+// asked of a proxy when the address does not say it, as in
+// "93.184.215.14:443 (example.com:443)".
+func peerLabel(c relay.Conn) string {
+	name := relay.PeerName(c)
+	if d, ok := c.(interface{ Destination() string }); ok && d.Destination() != "" {
+		return name + " (" + d.Destination() + ")"
+	}
+	return name
+}
+
+// ProxyHop logs, at -v (-vv in a relay), a proxy that opened its tunnel: "Proxy
+// socks5h://127.0.0.1:1080 (with credentials): tunnel to example.com:443
+// open in 1.2ms". It never shows credentials.
+func (u *UI) ProxyHop(hop proxy.Hop, next string, elapsed time.Duration) {
+	if u.Mode == ModeRelay {
+		if u.Verbose < 2 {
+			return // before any formatting: this runs for every connection
+		}
+		u.Logf(2, "%s proxy %s: tunnel to %s open in %v", time.Now().Format("15:04:05.000"), hop, next, elapsed.Round(time.Microsecond))
+		return
+	}
+	u.Logf(1, "Proxy %s: tunnel to %s open in %v", hop, next, elapsed.Round(time.Microsecond))
+}
+
 // errorLine renders a failure without the "gnc: " prefix.
 func errorLine(err error) string {
+	var pe *proxy.Error
+	if errors.As(err, &pe) {
+		return err.Error() // it names the proxy and the target
+	}
 	var de *conn.DialError
 	if errors.As(err, &de) {
 		return de.Error()
@@ -318,9 +382,13 @@ type target interface {
 }
 
 // connectedLine is nc's success message, naming the address actually
-// used when the host was a name.
+// used when the host was a name (not through proxies, where the address
+// is the first proxy's).
 func connectedLine(d target, c relay.Conn) string {
 	ip, _ := splitAddr(remote(c))
+	if v, ok := d.(interface{ Via() []proxy.Hop }); ok && len(v.Via()) > 0 {
+		ip = ""
+	}
 	h, port, proto := d.Target()
 	host := h
 	if net.ParseIP(h) == nil && ip != "" {
