@@ -18,11 +18,13 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"gnc/conn"
 	"gnc/hexdump"
 	"gnc/proxy"
 	"gnc/relay"
+	"gnc/tty"
 	"gnc/ui"
 )
 
@@ -51,8 +53,105 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
 		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
 		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
-	}, tlsFlags(), proxyFlags(), dumpFlags())
+	}, tlsFlags(), proxyFlags(), terminalFlags(), dumpFlags())
 }
+
+// terminalFlags are nc mode's flags for a person at a terminal, and the
+// progress meter and broker that go with them.
+func terminalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "raw", Usage: "put the terminal in raw mode and send every keystroke at once, Ctrl-C included; Enter ~ . disconnects, ~? lists the escapes"},
+		&cli.BoolFlag{Name: "raw-output", Usage: "write what arrives to a terminal unchanged, escape sequences included (normally they are shown as ^[ and \\x9b)"},
+		&cli.StringFlag{Name: "prompt", Usage: "show `STR` before each line being typed (line editing: stdin and stdout both terminals)"},
+		&cli.StringFlag{Name: "history", Usage: "keep the lines typed in `FILE` across runs (created 0600)"},
+		&cli.BoolFlag{Name: "progress", Aliases: []string{"P"}, Usage: "a live status line on stderr: bytes and rate each way, elapsed time, percent and ETA when the size is known; only while stderr is a terminal, unless --progress=always"},
+		&cli.StringFlag{Name: "progress-when", Hidden: true},
+		&cli.StringFlag{Name: "size", Usage: "the size to expect, in `BYTES` (K, M, G suffixes), for -P's percent and ETA; a regular file on stdin gives its own"},
+		&cli.BoolFlag{Name: "broker", Usage: "with -l: every client's bytes go to all the other clients, and stdin and stdout take part (implies -k)"},
+		&cli.BoolFlag{Name: "chat", Usage: "with -l: a --broker whose lines carry the sender's <userN>, with join and leave notices"},
+	}
+}
+
+// stdioTerminal reads how the stdio endpoint treats terminals: line
+// editing when stdin and stdout both are (unless --raw), safe display on
+// a terminal stdout (unless --raw-output).
+func stdioTerminal(c *cli.Context, u *ui.UI) (conn.TerminalOptions, error) {
+	colour, err := hexdump.ColorEnabled(c.String("color"), term.IsTerminal(1), os.Getenv)
+	if err != nil {
+		return conn.TerminalOptions{}, ui.Usagef(`as in "--color never"`, "%v", err)
+	}
+	t := conn.TerminalOptions{
+		Raw:    c.Bool("raw"),
+		Safe:   !c.Bool("raw-output") && !c.Bool("raw"),
+		Colour: colour,
+		Help:   u,
+	}
+	if c.Bool("raw") && (c.IsSet("prompt") || c.IsSet("history")) {
+		return t, ui.Usagef("--raw sends keystrokes as they are; line editing is for the default mode", "--prompt and --history edit lines, which --raw does not")
+	}
+	if !c.Bool("raw") {
+		t.Line = &tty.LineOptions{Prompt: c.String("prompt"), HistoryFile: c.String("history")}
+	}
+	return t, nil
+}
+
+// progressMeter starts -P's status line when it is wanted, reading the
+// server's live counts; stop ends it with its summary line.
+func progressMeter(c *cli.Context, u *ui.UI, s *relay.Server, relayMode bool) (stop func(), err error) {
+	if !c.Bool("progress") && !c.IsSet("progress-when") {
+		return func() {}, nil
+	}
+	when := c.String("progress-when")
+	if when == "" {
+		when = "auto"
+	}
+	mode, err := ui.ParseProgressMode(when)
+	if err != nil {
+		return nil, ui.Usagef(`as in "--progress=always"`, "%v", err)
+	}
+	if !mode.Show(term.IsTerminal(2)) {
+		return func() {}, nil
+	}
+	var o ui.ProgressOptions
+	if c.IsSet("size") {
+		if o.Size, err = conn.ParseSize(c.String("size")); err != nil {
+			return nil, err
+		}
+	} else if !relayMode {
+		o.Size = conn.StdinSize()
+	}
+	o.Width = func() int {
+		w, _, _ := term.GetSize(2)
+		return w
+	}
+	// What arrives is what is counted when nothing is sent from a file:
+	// "gnc -l 9000 --size 1G >out", "gnc -d host port --size 1G".
+	o.SizeReceived = c.IsSet("size") && (c.Bool("recv-only") || c.Bool("listen") && conn.StdinSize() == 0)
+	var src ui.ProgressSource = serverStats{s}
+	if relayMode {
+		src = relayStats{serverStats{s}}
+	}
+	p := ui.NewProgress(u.Stderr(), src, o)
+	u.Progress = true
+	u.SetOverlay(p)
+	p.Start()
+	return func() {
+		u.SetOverlay(nil)
+		p.Stop()
+	}, nil
+}
+
+// serverStats shows a Server's live byte counts to the progress meter.
+type serverStats struct{ s *relay.Server }
+
+func (st serverStats) Sent() int64     { return st.s.Stats().Bytes[relay.Forward] }
+func (st serverStats) Received() int64 { return st.s.Stats().Bytes[relay.Backward] }
+
+// relayStats adds the pairings, for a relay's status line.
+type relayStats struct{ serverStats }
+
+func (st relayStats) Open() int64     { return st.s.Stats().Open }
+func (st relayStats) Pairings() int64 { return st.s.Stats().Opened }
 
 // proxyFlags are nc mode's proxy flags: OpenBSD nc's -X and -P, ncat's
 // --proxy-type and --proxy-auth. -x is not nc's proxy here: it is the
@@ -63,7 +162,7 @@ func proxyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "X", Usage: "`PROTO` of a --proxy given as host[:port], as in OpenBSD nc: 4 (SOCKS4), 5 (SOCKS5, the default) or connect (HTTP)"},
 		&cli.StringFlag{Name: "proxy-type", Usage: "ncat's -X: `TYPE` socks4, socks5 or http"},
 		&cli.StringFlag{Name: "proxy-auth", Usage: "credentials `USER:PASS` for each --proxy without its own"},
-		&cli.StringFlag{Name: "proxy-user", Aliases: []string{"P"}, Usage: "proxy `USER`, as in OpenBSD nc; the password comes from GNC_PROXY_PASSWORD or a prompt on the terminal"},
+		&cli.StringFlag{Name: "proxy-user", Usage: "proxy `USER` (OpenBSD nc's -P, which in gnc is the progress meter); the password comes from GNC_PROXY_PASSWORD or a prompt on the terminal"},
 	}
 }
 
@@ -79,9 +178,6 @@ func proxyChain(c *cli.Context, u *ui.UI, host string, tls bool) ([]proxy.Hop, e
 		for _, name := range proxyOnly {
 			if c.IsSet(name) {
 				flag := dashed(name, "")
-				if name == "proxy-user" {
-					flag = "-P"
-				}
 				return nil, ui.Usagef(`as in "gnc --proxy socks5h://127.0.0.1:1080 HOST PORT"`, "%s needs --proxy", flag)
 			}
 		}
@@ -166,7 +262,7 @@ func proxyCredentials(c *cli.Context, chain []proxy.Hop) (user, pass string, hav
 	}
 	pass, err = ui.PromptSecret("gnc: password for " + user + " at " + asks.String() + ": ")
 	if errors.Is(err, ui.ErrNoTerminal) {
-		return "", "", false, ui.Usagef("set GNC_PROXY_PASSWORD, or give --proxy-auth USER:PASS", "-P: no terminal to ask for the password of %s on", user)
+		return "", "", false, ui.Usagef("set GNC_PROXY_PASSWORD, or give --proxy-auth USER:PASS", "--proxy-user: no terminal to ask for the password of %s on", user)
 	}
 	return user, pass, err == nil, err
 }
@@ -174,6 +270,12 @@ func proxyCredentials(c *cli.Context, chain []proxy.Hop) (user, pass string, hav
 // openBSDProxy catches OpenBSD nc's "-x proxy:port host port": in gnc, as
 // in ncat, -x is the hex dump, so the proxy was taken for a destination.
 func openBSDProxy(c *cli.Context, args []string) error {
+	if c.Bool("progress") && c.IsSet("proxy") && len(args) == 3 {
+		// OpenBSD's "-P USER": in gnc -P is the progress meter, so USER
+		// was taken for the host.
+		return ui.Usagef(fmt.Sprintf("for the proxy's user: gnc --proxy-user %s ... %s %s", args[0], args[1], args[2]),
+			"-P is the progress meter in gnc, not OpenBSD nc's proxy user: %s was taken for a destination", args[0])
+	}
 	if !c.Bool("hexdump") || c.IsSet("hexdump-file") || c.Bool("listen") || len(args) != 3 {
 		return nil
 	}
@@ -285,6 +387,9 @@ func relayFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
 		&cli.StringSliceFlag{Name: "allow-file", Usage: "read allowed CIDRs or addresses from `FILE`, one per line"},
 		&cli.StringSliceFlag{Name: "deny-file", Usage: "read denied CIDRs or addresses from `FILE`, one per line"},
+		&cli.BoolFlag{Name: "progress", Aliases: []string{"P"}, Usage: "a live status line on stderr: open pairings, pairings per second, bytes and rate each way; only while stderr is a terminal, unless --progress=always"},
+		&cli.StringFlag{Name: "progress-when", Hidden: true},
+		&cli.BoolFlag{Name: "raw-output", Usage: "write what arrives on a stdio endpoint to a terminal unchanged, escape sequences included"},
 	}, dumpFlags())
 }
 
@@ -441,10 +546,10 @@ func run(args []string) int {
 
 // normalize reorders the arguments of gnc or of its relay subcommand.
 func normalize(args []string, app *cli.App) ([]string, error) {
-	top := ui.Spec(append(slices.Clone(app.Flags), cli.VersionFlag, cli.HelpFlag)...)
+	top := ui.Spec(append(slices.Clone(app.Flags), cli.VersionFlag, cli.HelpFlag)...).WithOptional("progress", "progress-when")
 	if i := ui.FirstPositional(args, top); i >= 0 && args[i] == "relay" {
 		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-		out, err := ui.Reorder(rest, ui.Spec(append(slices.Clone(app.Commands[0].Flags), cli.HelpFlag)...))
+		out, err := ui.Reorder(rest, ui.Spec(append(slices.Clone(app.Commands[0].Flags), cli.HelpFlag)...).WithOptional("progress", "progress-when"))
 		return append([]string{"relay"}, out...), err
 	}
 	return ui.Reorder(args, top)
@@ -578,26 +683,59 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 		}
 	}
-	stdio := conn.NewStdio(conn.StdioOptions{
+	broker := c.Bool("broker") || c.Bool("chat")
+	if broker && !c.Bool("listen") {
+		return ui.Usagef(`as in "gnc -l --broker 9000"`, "--broker and --chat work with -l only")
+	}
+	tt, err := stdioTerminal(c, u)
+	if err != nil {
+		return err
+	}
+	stdio, err := conn.NewStdio(conn.StdioOptions{
 		CRLF:     c.Bool("crlf"),
 		RecvOnly: c.Bool("recv-only"),
 		SendOnly: c.Bool("send-only"),
-		Shared:   c.Bool("keep-open"),
+		Shared:   c.Bool("keep-open") && !broker,
+		Terminal: tt,
 	})
+	if err != nil {
+		other.Close()
+		return err
+	}
 	defer stdio.Close()
+	opt := relay.Options{
+		NoShutdown: c.Bool("no-shutdown"),
+		Idle:       duration(c, "idle-timeout"),
+		Wait:       duration(c, "wait"),
+		Linger:     linger(c),
+	}
 	s := &relay.Server{
 		From:     stdio,
 		To:       other,
 		Keep:     c.Bool("keep-open"),
 		MaxConns: c.Int("max-conns"),
-		Options: relay.Options{
-			NoShutdown: c.Bool("no-shutdown"),
-			Idle:       duration(c, "idle-timeout"),
-			Wait:       duration(c, "wait"),
-			Linger:     linger(c),
-		},
-		Notify: u.Event,
+		Options:  opt,
+		Notify:   u.Event,
 	}
+	if broker {
+		// The clients are paired with the broker, and stdio is one more
+		// of its participants.
+		b := conn.NewBroker(conn.BrokerOptions{Chat: c.Bool("chat"), MaxParticipants: c.Int("max-conns")})
+		wait, err := b.AttachStdio(stdio, relay.Options{NoShutdown: opt.NoShutdown})
+		if err != nil {
+			other.Close()
+			return err
+		}
+		defer wait()
+		s.From, s.To, s.Keep = other, b, true
+	}
+	stop, err := progressMeter(c, u, s, false)
+	if err != nil {
+		s.From.Close()
+		s.To.Close()
+		return err
+	}
+	defer stop()
 	return runServer(c, u, s, false)
 }
 
@@ -667,7 +805,12 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
-	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open"), OnHop: u.ProxyHop}
+	colour, err := hexdump.ColorEnabled(c.String("color"), term.IsTerminal(1), os.Getenv)
+	if err != nil {
+		return ui.Usagef(`as in "--color never"`, "%v", err)
+	}
+	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open"), OnHop: u.ProxyHop,
+		Terminal: conn.TerminalOptions{Safe: !c.Bool("raw-output"), Colour: colour}}
 	if kl != nil {
 		defer kl.Close()
 		def.KeyLog = kl
@@ -709,6 +852,13 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	// A relay on standard I/O is a session, as in nc mode: a signal ends
 	// it at once. A relay between network endpoints is a service, which a
 	// service manager stops cleanly: it drains.
+	stop, err := progressMeter(c, u, s, !stdio)
+	if err != nil {
+		s.From.Close()
+		s.To.Close()
+		return err
+	}
+	defer stop()
 	return runServer(c, u, s, !stdio)
 }
 

@@ -96,8 +96,8 @@ func TestProxyKinds(t *testing.T) {
 		{nil, []string{"--proxy", "socks5://alice:s3cret@" + auth, "127.0.0.1"}},
 		{nil, []string{"--proxy", "socks5h://" + auth, "--proxy-auth", "bob:b0b", "localhost"}},
 		{nil, []string{"--proxy", auth, "--proxy-type", "http", "--proxy-auth", "alice:s3cret", "localhost"}},
-		{[]string{"GNC_PROXY_PASSWORD=s3cret"}, []string{"--proxy", auth, "-P", "alice", "localhost"}},
-		{[]string{"GNC_PROXY_PASSWORD=b0b"}, []string{"--proxy", auth, "-X", "connect", "-P", "bob", "127.0.0.1"}},
+		{[]string{"GNC_PROXY_PASSWORD=s3cret"}, []string{"--proxy", auth, "--proxy-user", "alice", "localhost"}},
+		{[]string{"GNC_PROXY_PASSWORD=b0b"}, []string{"--proxy", auth, "-X", "connect", "--proxy-user", "bob", "127.0.0.1"}},
 	} {
 		args := append(c.args, target)
 		out, stderr, st := runGNC(t, opts{stdin: "question", env: c.env}, args...)
@@ -375,7 +375,8 @@ func TestProxyUsage(t *testing.T) {
 		{[]string{"--proxy-auth", "u:p", "h", "80"}, `--proxy-auth needs --proxy`, "--proxy"},
 		{[]string{"--proxy", "127.0.0.1", "-X", "7", "h", "80"}, `invalid proxy type "7"`, "-X takes 4, 5 or connect"},
 		{[]string{"--proxy", "127.0.0.1", "-X", "4", "--proxy-type", "http", "h", "80"}, `exclude each other`, ""},
-		{[]string{"--proxy", "127.0.0.1", "-P", "alice", "h", "80"}, `-P: no terminal to ask for the password of alice on`, "GNC_PROXY_PASSWORD"},
+		{[]string{"--proxy", "127.0.0.1", "--proxy-user", "alice", "h", "80"}, `--proxy-user: no terminal to ask for the password of alice on`, "GNC_PROXY_PASSWORD"},
+		{[]string{"--proxy", "127.0.0.1", "-P", "alice", "h", "80"}, `-P is the progress meter in gnc, not OpenBSD nc's proxy user: alice was taken for a destination`, "--proxy-user alice"},
 		{[]string{"--proxy", "127.0.0.1", "-l", "9"}, `--proxy works when connecting`, "relay"},
 		{[]string{"--proxy", "socks4://127.0.0.1", "::1", "80"}, `SOCKS4 carries only IPv4`, "socks5"},
 		{[]string{"relay", "listen:127.0.0.1:0", "proxy:1080"}, `proxy takes no address`, "proxy,auth=user:pass"},

@@ -166,7 +166,7 @@ func TestProxyPasswordPrompt(t *testing.T) {
 	if !echoOn(t, tty) {
 		t.Skip("the new terminal does not echo")
 	}
-	cmd, out := promptGNC(t, tty, "question", "--proxy", addr, "-P", "alice", "127.0.0.1", target)
+	cmd, out := promptGNC(t, tty, "question", "--proxy", addr, "--proxy-user", "alice", "127.0.0.1", target)
 	readUntil(t, ptmx, "gnc: password for alice at socks5://"+addr+": ")
 	if echoOn(t, tty) {
 		t.Error("the terminal echoes while the password is typed")
@@ -187,7 +187,7 @@ func TestProxyPasswordPrompt(t *testing.T) {
 		t.Errorf("the password was echoed: %q", rest)
 	}
 
-	cmd, _ = promptGNC(t, tty, "", "--proxy", addr, "-P", "alice", "127.0.0.1", target)
+	cmd, _ = promptGNC(t, tty, "", "--proxy", addr, "--proxy-user", "alice", "127.0.0.1", target)
 	readUntil(t, ptmx, "gnc: password for alice")
 	ptmx.Write([]byte{3}) // Ctrl-C, a SIGINT to the terminal's process group
 	err := cmd.Wait()

@@ -26,6 +26,9 @@ type Defaults struct {
 	Shared bool
 	// KeyLog receives TLS key-log lines (SSLKEYLOGFILE); nil: none.
 	KeyLog io.Writer
+	// Terminal is how a stdio endpoint treats a terminal (a relay shows
+	// what arrives safely, and does not edit lines).
+	Terminal TerminalOptions
 	// Getenv reads the environment for proxy=env; nil means os.Getenv.
 	Getenv func(string) string
 	// OnHop is given to every dialer that goes through proxies (see
@@ -459,5 +462,6 @@ func openStdio(_ context.Context, _ string, o options, d Defaults) (relay.Endpoi
 		}
 	}
 	so.Shared = d.Shared
-	return NewStdio(so), nil
+	so.Terminal = d.Terminal
+	return NewStdio(so)
 }

@@ -7,6 +7,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"gnc/conn"
 	"gnc/proxy"
 	"gnc/relay"
+	"gnc/tty"
 )
 
 // Exit statuses.
@@ -63,7 +65,12 @@ type UI struct {
 	// gnc's own end.
 	Many bool
 
+	// Progress says a progress meter is shown: it prints the summary that
+	// -vv would.
+	Progress bool
+
 	insecureOnce sync.Once
+	overlay      io.Writer // set while a progress line is on the screen
 	mu           sync.Mutex
 	fd           int
 }
@@ -75,8 +82,33 @@ func New() *UI { return &UI{fd: 2} }
 // some other process sharing its file description made non-blocking.
 func (u *UI) WriteBlock(p []byte) (int, error) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	return writeFull(u.fd, p)
+	over := u.overlay
+	u.mu.Unlock()
+	if over != nil {
+		// The progress line is on the screen: it prints p above itself.
+		return over.Write(p)
+	}
+	return u.Stderr().Write(p)
+}
+
+// Stderr writes to stderr as one unit, past any progress line: for the
+// progress meter itself.
+func (u *UI) Stderr() io.Writer { return stderrWriter{u} }
+
+type stderrWriter struct{ u *UI }
+
+func (w stderrWriter) Write(p []byte) (int, error) {
+	w.u.mu.Lock()
+	defer w.u.mu.Unlock()
+	return writeFull(w.u.fd, p)
+}
+
+// SetOverlay routes every message through w while a status line is shown
+// on stderr (w prints them above it), or directly again with nil.
+func (u *UI) SetOverlay(w io.Writer) {
+	u.mu.Lock()
+	u.overlay = w
+	u.mu.Unlock()
 }
 
 // Write is WriteBlock, so a UI can be an io.Writer.
@@ -166,6 +198,11 @@ func (u *UI) Fail(err error) int {
 	case errors.Is(err, relay.ErrIdle):
 		u.Errorf("idle timeout expired")
 		return ExitFailure
+	case errors.Is(err, tty.ErrInterrupt):
+		// Ctrl-C at the line editor: as SIGINT would have ended it.
+		return 128 + int(syscall.SIGINT)
+	case errors.Is(err, tty.ErrDisconnect):
+		return ExitOK // ~. in raw mode: the user's own way out
 	}
 	u.Errorf("%s", Describe(err))
 	if h := hintOf(err); h != "" {
@@ -255,7 +292,7 @@ func (u *UI) Event(e relay.Event) {
 			}
 			u.Logf(1, "gnc: %s%s: %s", what, addrString(remote(e.Peer)), errorLine(r.Err))
 		}
-		if u.Verbose >= 2 {
+		if u.Verbose >= 2 && !u.Progress {
 			u.Logf(2, "sent %d bytes, received %d bytes in %s (%s)", r.Bytes[relay.Forward], r.Bytes[relay.Backward], seconds(r.Duration), rate(r.Bytes[0]+r.Bytes[1], r.Duration))
 		}
 	case relay.DrainExpired:
