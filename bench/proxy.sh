@@ -49,8 +49,7 @@ build_gnc "$tmp"
 [ -n "$GNC" ] || { log "gnc does not build: nothing to measure"; exit 1; }
 
 has_section() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
-pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
-jget() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+]*\).*/\1/p" <<<"$1"; }
+LOAD_PIN=() # lib.sh's start_backend: the backend runs unpinned
 
 # ---- proxies --------------------------------------------------------------
 
@@ -112,29 +111,6 @@ stop_proxy() {
 	PX_TPID=""
 }
 
-# ---- backend --------------------------------------------------------------
-
-start_backend() {
-	rm -f "$tmp/backend.in"
-	mkfifo "$tmp/backend.in"
-	"$BIN/backend" -addr 127.0.0.1:0 -mode reply -resp 64 -req 64 -max 30m \
-		<"$tmp/backend.in" >"$tmp/backend.out" 2>"$tmp/backend.err" &
-	BACKEND_PID=$!
-	track "$BACKEND_PID"
-	exec {BACKEND_FD}>"$tmp/backend.in"
-	if ! wait_line "$tmp/backend.out" '^LISTEN ' "$BACKEND_PID" 10; then
-		log "backend did not start: $(cat "$tmp/backend.err")"
-		return 1
-	fi
-	BACKEND_PORT=$(sed -n 's/^LISTEN .*:\([0-9]*\)$/\1/p' "$tmp/backend.out")
-}
-
-stop_backend() {
-	exec {BACKEND_FD}>&-
-	wait_exit "$BACKEND_PID" 3 || stop_pid "$BACKEND_PID"
-	reap "$BACKEND_PID"
-}
-
 echo "# gnc proxy benchmark on loopback"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -151,7 +127,7 @@ if has_section rate; then
 	for p in "${PROXIES[@]}"; do
 		if proxy_available "$p"; then ROWS+=("$p"); else log "skipping $p: not installed"; fi
 	done
-	start_backend || exit 1
+	start_backend reply -req 64 || exit 1
 	for r in "${ROWS[@]}"; do
 		via=() addr=127.0.0.1:$BACKEND_PORT
 		if [ "$r" != direct ]; then
