@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -17,10 +18,13 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"gnc/conn"
 	"gnc/hexdump"
+	"gnc/proxy"
 	"gnc/relay"
+	"gnc/tty"
 	"gnc/ui"
 )
 
@@ -49,7 +53,241 @@ func ncFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "send-only", Usage: "discard what arrives instead of writing it to stdout"},
 		&cli.BoolFlag{Name: "crlf", Aliases: []string{"C"}, Usage: "send LF as CRLF"},
 		&cli.BoolFlag{Name: "zero", Aliases: []string{"z"}, Usage: "check which ports accept a connection, sending nothing: gnc -z HOST PORTS..."},
-	}, tlsFlags(), dumpFlags())
+	}, tlsFlags(), proxyFlags(), terminalFlags(), dumpFlags())
+}
+
+// terminalFlags are nc mode's flags for a person at a terminal, and the
+// progress meter and broker that go with them.
+func terminalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "raw", Usage: "put the terminal in raw mode and send every keystroke at once, Ctrl-C included; Enter ~ . disconnects, ~? lists the escapes"},
+		&cli.BoolFlag{Name: "raw-output", Usage: "write what arrives to a terminal unchanged, escape sequences included (normally they are shown as ^[ and \\x9b)"},
+		&cli.StringFlag{Name: "prompt", Usage: "show `STR` before each line being typed (line editing: stdin and stdout both terminals)"},
+		&cli.StringFlag{Name: "history", Usage: "keep the lines typed in `FILE` across runs (created 0600)"},
+		&cli.BoolFlag{Name: "progress", Aliases: []string{"P"}, Usage: "a live status line on stderr: bytes and rate each way, elapsed time, percent and ETA when the size is known; only while stderr is a terminal, unless --progress=always"},
+		&cli.StringFlag{Name: "progress-when", Hidden: true},
+		&cli.StringFlag{Name: "size", Usage: "the size to expect, in `BYTES` (K, M, G suffixes), for -P's percent and ETA; a regular file on stdin gives its own"},
+		&cli.BoolFlag{Name: "broker", Usage: "with -l: every client's bytes go to all the other clients, and stdin and stdout take part (implies -k)"},
+		&cli.BoolFlag{Name: "chat", Usage: "with -l: a --broker whose lines carry the sender's <userN>, with join and leave notices"},
+	}
+}
+
+// stdioTerminal reads how the stdio endpoint treats terminals: line
+// editing when stdin and stdout both are (unless --raw), safe display on
+// a terminal stdout (unless --raw-output).
+func stdioTerminal(c *cli.Context, u *ui.UI) (conn.TerminalOptions, error) {
+	colour, err := hexdump.ColorEnabled(c.String("color"), term.IsTerminal(1), os.Getenv)
+	if err != nil {
+		return conn.TerminalOptions{}, ui.Usagef(`as in "--color never"`, "%v", err)
+	}
+	t := conn.TerminalOptions{
+		Raw:    c.Bool("raw"),
+		Safe:   !c.Bool("raw-output") && !c.Bool("raw"),
+		Colour: colour,
+		Help:   u,
+	}
+	if c.Bool("raw") && (c.IsSet("prompt") || c.IsSet("history")) {
+		return t, ui.Usagef("--raw sends keystrokes as they are; line editing is for the default mode", "--prompt and --history edit lines, which --raw does not")
+	}
+	if !c.Bool("raw") {
+		t.Line = &tty.LineOptions{Prompt: c.String("prompt"), HistoryFile: c.String("history")}
+	}
+	return t, nil
+}
+
+// progressMeter starts -P's status line when it is wanted, reading the
+// server's live counts; stop ends it with its summary line.
+func progressMeter(c *cli.Context, u *ui.UI, s *relay.Server, relayMode bool) (stop func(), err error) {
+	if !c.Bool("progress") && !c.IsSet("progress-when") {
+		return func() {}, nil
+	}
+	when := c.String("progress-when")
+	if when == "" {
+		when = "auto"
+	}
+	mode, err := ui.ParseProgressMode(when)
+	if err != nil {
+		return nil, ui.Usagef(`as in "--progress=always"`, "%v", err)
+	}
+	if !mode.Show(term.IsTerminal(2)) {
+		return func() {}, nil
+	}
+	var o ui.ProgressOptions
+	if c.IsSet("size") {
+		if o.Size, err = conn.ParseSize(c.String("size")); err != nil {
+			return nil, err
+		}
+	} else if !relayMode {
+		o.Size = conn.StdinSize()
+	}
+	o.Width = func() int {
+		w, _, _ := term.GetSize(2)
+		return w
+	}
+	// What arrives is what is counted when nothing is sent from a file:
+	// "gnc -l 9000 --size 1G >out", "gnc -d host port --size 1G".
+	o.SizeReceived = c.IsSet("size") && (c.Bool("recv-only") || c.Bool("listen") && conn.StdinSize() == 0)
+	var src ui.ProgressSource = serverStats{s}
+	if relayMode {
+		src = relayStats{serverStats{s}}
+	}
+	p := ui.NewProgress(u.Stderr(), src, o)
+	u.Progress = true
+	u.SetOverlay(p)
+	p.Start()
+	return func() {
+		u.SetOverlay(nil)
+		p.Stop()
+	}, nil
+}
+
+// serverStats shows a Server's live byte counts to the progress meter.
+type serverStats struct{ s *relay.Server }
+
+func (st serverStats) Sent() int64     { return st.s.Stats().Bytes[relay.Forward] }
+func (st serverStats) Received() int64 { return st.s.Stats().Bytes[relay.Backward] }
+
+// relayStats adds the pairings, for a relay's status line.
+type relayStats struct{ serverStats }
+
+func (st relayStats) Open() int64     { return st.s.Stats().Open }
+func (st relayStats) Pairings() int64 { return st.s.Stats().Opened }
+
+// proxyFlags are nc mode's proxy flags: OpenBSD nc's -X and -P, ncat's
+// --proxy-type and --proxy-auth. -x is not nc's proxy here: it is the
+// hex dump, as in ncat.
+func proxyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "proxy", Usage: "connect through the proxy `URL`: socks5h://, socks5://, socks4a://, socks4:// or http:// [user:pass@]host[:port], host[:port] with -X, or env (ALL_PROXY, and HTTPS_PROXY with --tls; NO_PROXY applies); repeat for a chain, dialed in order"},
+		&cli.StringFlag{Name: "X", Usage: "`PROTO` of a --proxy given as host[:port], as in OpenBSD nc: 4 (SOCKS4), 5 (SOCKS5, the default) or connect (HTTP)"},
+		&cli.StringFlag{Name: "proxy-type", Usage: "ncat's -X: `TYPE` socks4, socks5 or http"},
+		&cli.StringFlag{Name: "proxy-auth", Usage: "credentials `USER:PASS` for each --proxy without its own"},
+		&cli.StringFlag{Name: "proxy-user", Usage: "proxy `USER` (OpenBSD nc's -P, which in gnc is the progress meter); the password comes from GNC_PROXY_PASSWORD or a prompt on the terminal"},
+	}
+}
+
+// proxyOnly are the flags that mean nothing without --proxy.
+var proxyOnly = []string{"X", "proxy-type", "proxy-auth", "proxy-user"}
+
+// proxyChain reads nc mode's proxy flags for a connection to host; nil
+// when --proxy is not given. With env the chain may come out empty: the
+// connection is then direct.
+func proxyChain(c *cli.Context, u *ui.UI, host string, tls bool) ([]proxy.Hop, error) {
+	values := c.StringSlice("proxy")
+	if len(values) == 0 {
+		for _, name := range proxyOnly {
+			if c.IsSet(name) {
+				flag := dashed(name, "")
+				return nil, ui.Usagef(`as in "gnc --proxy socks5h://127.0.0.1:1080 HOST PORT"`, "%s needs --proxy", flag)
+			}
+		}
+		return nil, nil
+	}
+	if c.Bool("listen") {
+		return nil, ui.Usagef(`--proxy is for connecting, as in "gnc --proxy HOST:1080 example.com 80"; to serve a proxy, use "gnc relay listen:127.0.0.1:1080 proxy"`, "--proxy works when connecting, not with -l")
+	}
+	typ := c.String("X")
+	if c.IsSet("proxy-type") {
+		if c.IsSet("X") {
+			return nil, ui.Usagef("-X and --proxy-type say the same thing: give one", "-X and --proxy-type exclude each other")
+		}
+		typ = c.String("proxy-type")
+	}
+	if typ != "" {
+		if _, err := proxy.ParseHop("127.0.0.1", typ); err != nil {
+			return nil, err
+		}
+	}
+	chain, err := conn.ProxyChain(values, typ, host, tls, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 {
+		u.Logf(1, "gnc: --proxy env: no proxy in the environment for %s: connecting directly", host)
+		return nil, nil
+	}
+	user, pass, have, err := proxyCredentials(c, chain)
+	if err != nil || !have {
+		return chain, err
+	}
+	given := false
+	for i, h := range chain {
+		if h.HasAuth() {
+			continue
+		}
+		p := pass
+		if h.Kind == proxy.SOCKS4 || h.Kind == proxy.SOCKS4a {
+			p = "" // a SOCKS4 user id has no password
+		}
+		if chain[i], err = h.WithAuth(user, p); err != nil {
+			return nil, err
+		}
+		given = true
+	}
+	if !given {
+		return nil, ui.Usagef("give credentials once: in the URL, or with --proxy-auth or -P for a proxy written host[:port]", "every --proxy has credentials in its URL already")
+	}
+	return chain, nil
+}
+
+// proxyCredentials reads --proxy-auth, or -P with its password from
+// GNC_PROXY_PASSWORD or the terminal; have is false when neither is given.
+func proxyCredentials(c *cli.Context, chain []proxy.Hop) (user, pass string, have bool, err error) {
+	switch {
+	case c.IsSet("proxy-auth") && c.IsSet("proxy-user"):
+		return "", "", false, ui.Usagef("--proxy-auth USER:PASS gives both; -P USER takes the password from GNC_PROXY_PASSWORD or the terminal", "--proxy-auth and -P exclude each other")
+	case c.IsSet("proxy-auth"):
+		user, pass, err = proxy.ParseUserPass(c.String("proxy-auth"))
+		return user, pass, err == nil, err
+	case !c.IsSet("proxy-user"):
+		return "", "", false, nil
+	}
+	user = c.String("proxy-user")
+	if user == "" {
+		return "", "", false, ui.Usagef(`as in "-P alice"`, "-P needs a user name")
+	}
+	// Only the proxies that take a password need one.
+	var asks *proxy.Hop
+	for i, h := range chain {
+		if !h.HasAuth() && h.Kind != proxy.SOCKS4 && h.Kind != proxy.SOCKS4a {
+			asks = &chain[i]
+			break
+		}
+	}
+	if asks == nil {
+		return user, "", true, nil
+	}
+	if v, ok := os.LookupEnv("GNC_PROXY_PASSWORD"); ok {
+		return user, v, true, nil
+	}
+	pass, err = ui.PromptSecret("gnc: password for " + user + " at " + asks.String() + ": ")
+	if errors.Is(err, ui.ErrNoTerminal) {
+		return "", "", false, ui.Usagef("set GNC_PROXY_PASSWORD, or give --proxy-auth USER:PASS", "--proxy-user: no terminal to ask for the password of %s on", user)
+	}
+	return user, pass, err == nil, err
+}
+
+// openBSDProxy catches OpenBSD nc's "-x proxy:port host port": in gnc, as
+// in ncat, -x is the hex dump, so the proxy was taken for a destination.
+func openBSDProxy(c *cli.Context, args []string) error {
+	if c.Bool("progress") && c.IsSet("proxy") && len(args) == 3 {
+		// OpenBSD's "-P USER": in gnc -P is the progress meter, so USER
+		// was taken for the host.
+		return ui.Usagef(fmt.Sprintf("for the proxy's user: gnc --proxy-user %s ... %s %s", args[0], args[1], args[2]),
+			"-P is the progress meter in gnc, not OpenBSD nc's proxy user: %s was taken for a destination", args[0])
+	}
+	if !c.Bool("hexdump") || c.IsSet("hexdump-file") || c.Bool("listen") || len(args) != 3 {
+		return nil
+	}
+	host, port, err := conn.SplitHostPort(args[0])
+	if err != nil || host == "" || port == "" {
+		return nil
+	}
+	if _, err := conn.ParsePort(port, "tcp", false); err != nil {
+		return nil
+	}
+	return ui.Usagef(fmt.Sprintf("to connect through that proxy: gnc --proxy %s %s %s (with -X 4|5|connect for its protocol; SOCKS5 by default)", args[0], args[1], args[2]),
+		"-x is the hex dump in gnc, as in ncat, not OpenBSD nc's proxy: %s was taken for a destination", args[0])
 }
 
 // execFlags run a program on the connection instead of using stdin and
@@ -68,7 +306,11 @@ func execFlags() []cli.Flag {
 // stdioOnly those about stdin and stdout, which -e and -c replace.
 var (
 	execOnly  = []string{"exec-stderr", "pty"}
-	stdioOnly = [][2]string{{"recv-only", "-d"}, {"send-only", "--send-only"}, {"crlf", "-C"}, {"zero", "-z"}}
+	stdioOnly = [][2]string{
+		{"recv-only", "-d"}, {"send-only", "--send-only"}, {"crlf", "-C"}, {"zero", "-z"},
+		{"raw", "--raw"}, {"raw-output", "--raw-output"}, {"prompt", "--prompt"}, {"history", "--history"},
+		{"broker", "--broker"}, {"chat", "--chat"},
+	}
 )
 
 // execEndpoint reads nc mode's -e and -c into the endpoint that stands in
@@ -211,6 +453,9 @@ func relayFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "deny", Usage: "refuse clients from `CIDR` (repeatable)"},
 		&cli.StringSliceFlag{Name: "allow-file", Usage: "read allowed CIDRs or addresses from `FILE`, one per line"},
 		&cli.StringSliceFlag{Name: "deny-file", Usage: "read denied CIDRs or addresses from `FILE`, one per line"},
+		&cli.BoolFlag{Name: "progress", Aliases: []string{"P"}, Usage: "a live status line on stderr: open pairings, pairings per second, bytes and rate each way; only while stderr is a terminal, unless --progress=always"},
+		&cli.StringFlag{Name: "progress-when", Hidden: true},
+		&cli.BoolFlag{Name: "raw-output", Usage: "write what arrives on a stdio endpoint to a terminal unchanged, escape sequences included"},
 	}, dumpFlags())
 }
 
@@ -331,7 +576,7 @@ func newApp(u *ui.UI) *cli.App {
 		Commands: []*cli.Command{{
 			Name:      "relay",
 			Usage:     "forward between two endpoints",
-			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), listen:[ADDR:]PORT, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002",
+			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, proxy, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080",
 			Flags:     rl,
 			Action:    func(c *cli.Context) error { return relayAction(c, u, rl) },
 		}},
@@ -367,10 +612,10 @@ func run(args []string) int {
 
 // normalize reorders the arguments of gnc or of its relay subcommand.
 func normalize(args []string, app *cli.App) ([]string, error) {
-	top := ui.Spec(append(slices.Clone(app.Flags), cli.VersionFlag, cli.HelpFlag)...)
+	top := ui.Spec(append(slices.Clone(app.Flags), cli.VersionFlag, cli.HelpFlag)...).WithOptional("progress", "progress-when")
 	if i := ui.FirstPositional(args, top); i >= 0 && args[i] == "relay" {
 		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
-		out, err := ui.Reorder(rest, ui.Spec(append(slices.Clone(app.Commands[0].Flags), cli.HelpFlag)...))
+		out, err := ui.Reorder(rest, ui.Spec(append(slices.Clone(app.Commands[0].Flags), cli.HelpFlag)...).WithOptional("progress", "progress-when"))
 		return append([]string{"relay"}, out...), err
 	}
 	return ui.Reorder(args, top)
@@ -423,6 +668,9 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err := checkFlags(c, flags); err != nil {
 		return err
 	}
+	if err := openBSDProxy(c, args); err != nil {
+		return err
+	}
 	o, err := tcpOptions(c)
 	if err != nil {
 		return err
@@ -454,6 +702,9 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	}
 	var other relay.Endpoint
 	if c.Bool("listen") {
+		if _, err := proxyChain(c, u, "", false); err != nil {
+			return err
+		}
 		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
 		if err != nil {
 			return err
@@ -487,6 +738,14 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 				return err
 			}
 		}
+		chain, err := proxyChain(c, u, host, to != nil)
+		if err != nil {
+			return err
+		}
+		if err := d.SetProxies(chain); err != nil {
+			return err
+		}
+		d.OnHop = u.ProxyHop
 		other = d
 		if to != nil {
 			if other, err = conn.NewTLSDialer(d, to); err != nil {
@@ -494,30 +753,64 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 		}
 	}
+	broker := c.Bool("broker") || c.Bool("chat")
+	if broker && !c.Bool("listen") {
+		return ui.Usagef(`as in "gnc -l --broker 9000"`, "--broker and --chat work with -l only")
+	}
 	from := ex // gnc's stdin and stdout are then left alone
+	var stdio *conn.Stdio
 	if from == nil {
-		stdio := conn.NewStdio(conn.StdioOptions{
+		tt, err := stdioTerminal(c, u)
+		if err != nil {
+			return err
+		}
+		stdio, err = conn.NewStdio(conn.StdioOptions{
 			CRLF:     c.Bool("crlf"),
 			RecvOnly: c.Bool("recv-only"),
 			SendOnly: c.Bool("send-only"),
-			Shared:   c.Bool("keep-open"),
+			Shared:   c.Bool("keep-open") && !broker,
+			Terminal: tt,
 		})
+		if err != nil {
+			other.Close()
+			return err
+		}
 		defer stdio.Close()
 		from = stdio
+	}
+	opt := relay.Options{
+		NoShutdown: c.Bool("no-shutdown"),
+		Idle:       duration(c, "idle-timeout"),
+		Wait:       duration(c, "wait"),
+		Linger:     linger(c),
 	}
 	s := &relay.Server{
 		From:     from,
 		To:       other,
 		Keep:     c.Bool("keep-open"),
 		MaxConns: c.Int("max-conns"),
-		Options: relay.Options{
-			NoShutdown: c.Bool("no-shutdown"),
-			Idle:       duration(c, "idle-timeout"),
-			Wait:       duration(c, "wait"),
-			Linger:     linger(c),
-		},
-		Notify: u.Event,
+		Options:  opt,
+		Notify:   u.Event,
 	}
+	if broker {
+		// The clients are paired with the broker, and stdio is one more
+		// of its participants.
+		b := conn.NewBroker(conn.BrokerOptions{Chat: c.Bool("chat"), MaxParticipants: c.Int("max-conns")})
+		wait, err := b.AttachStdio(stdio, relay.Options{NoShutdown: opt.NoShutdown})
+		if err != nil {
+			other.Close()
+			return err
+		}
+		defer wait()
+		s.From, s.To, s.Keep = other, b, true
+	}
+	stop, err := progressMeter(c, u, s, false)
+	if err != nil {
+		s.From.Close()
+		s.To.Close()
+		return err
+	}
+	defer stop()
 	return runServer(c, u, s, false)
 }
 
@@ -548,6 +841,13 @@ func scan(c *cli.Context, u *ui.UI, o conn.TCPOptions, to *conn.TLSOptions, args
 	d := &conn.TCPDialer{TCPOptions: o, Host: args[0], Timeout: 5 * time.Second}
 	if c.IsSet("wait") {
 		d.Timeout = duration(c, "wait")
+	}
+	chain, err := proxyChain(c, u, args[0], to != nil)
+	if err != nil {
+		return err
+	}
+	if err := d.SetProxies(chain); err != nil {
+		return err
 	}
 	open, err := conn.Scan(c.Context, d, ports, 64, to, u.ScanResult)
 	if err != nil {
@@ -580,7 +880,12 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
-	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open")}
+	colour, err := hexdump.ColorEnabled(c.String("color"), term.IsTerminal(1), os.Getenv)
+	if err != nil {
+		return ui.Usagef(`as in "--color never"`, "%v", err)
+	}
+	def := conn.Defaults{TCP: o, Timeout: duration(c, "wait"), Shared: c.Bool("keep-open"), OnHop: u.ProxyHop,
+		Terminal: conn.TerminalOptions{Safe: !c.Bool("raw-output"), Colour: colour}}
 	if kl != nil {
 		defer kl.Close()
 		def.KeyLog = kl
@@ -593,6 +898,11 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 			}
 			return err
 		}
+	}
+	if err := conn.CheckProxyServer(eps[0], eps[1], acl); err != nil {
+		eps[0].Close()
+		eps[1].Close()
+		return err
 	}
 	stdio := conn.IsStdio(eps[0]) || conn.IsStdio(eps[1])
 	if conn.IsStdio(eps[0]) && conn.IsStdio(eps[1]) {
@@ -617,6 +927,13 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	// A relay on standard I/O is a session, as in nc mode: a signal ends
 	// it at once. A relay between network endpoints is a service, which a
 	// service manager stops cleanly: it drains.
+	stop, err := progressMeter(c, u, s, !stdio)
+	if err != nil {
+		s.From.Close()
+		s.To.Close()
+		return err
+	}
+	defer stop()
 	return runServer(c, u, s, !stdio)
 }
 

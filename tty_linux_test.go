@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -110,5 +112,89 @@ func TestTerminalStdout(t *testing.T) {
 	}
 	if nonblocking(t, tty) {
 		t.Fatal("gnc left the terminal non-blocking")
+	}
+}
+
+// echoOn reports whether the terminal echoes what is typed.
+func echoOn(t *testing.T, tty *os.File) bool {
+	var tio *unix.Termios
+	var err error
+	raw(t, tty, func(fd int) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tio.Lflag&unix.ECHO != 0
+}
+
+// promptGNC runs gnc with the pseudo-terminal as its controlling terminal
+// and stderr, as a user at a terminal would, and stdin from a string.
+func promptGNC(t *testing.T, tty *os.File, stdin string, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	out := newLockedBuffer()
+	cmd := exec.Command(gncPath, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), out, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, out
+}
+
+// readUntil reads the terminal's output until it holds want.
+func readUntil(t *testing.T, ptmx *os.File, want string) string {
+	t.Helper()
+	ptmx.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var got []byte
+	buf := make([]byte, 256)
+	for !strings.Contains(string(got), want) {
+		n, err := ptmx.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("the terminal shows %q, then %v; want %q", got, err, want)
+		}
+	}
+	return string(got)
+}
+
+// TestProxyPasswordPrompt: -P asks on the terminal without echo, puts
+// the echo back after the line, and after Ctrl-C too.
+func TestProxyPasswordPrompt(t *testing.T) {
+	target := replyServer(t)
+	_, addr := proxyServer(t, "socks5,auth=alice:s3cret")
+	ptmx, tty := openPTY(t)
+	if !echoOn(t, tty) {
+		t.Skip("the new terminal does not echo")
+	}
+	cmd, out := promptGNC(t, tty, "question", "--proxy", addr, "--proxy-user", "alice", "127.0.0.1", target)
+	readUntil(t, ptmx, "gnc: password for alice at socks5://"+addr+": ")
+	if echoOn(t, tty) {
+		t.Error("the terminal echoes while the password is typed")
+	}
+	ptmx.Write([]byte("s3cret\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("gnc: %v; out %q", err, out.bytes())
+	}
+	if string(out.bytes()) != "reply to question" {
+		t.Errorf("out %q", out.bytes())
+	}
+	if !echoOn(t, tty) {
+		t.Error("the terminal's echo was not put back")
+	}
+	ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	rest, _ := io.ReadAll(ptmx)
+	if strings.Contains(string(rest), "s3cret") {
+		t.Errorf("the password was echoed: %q", rest)
+	}
+
+	cmd, _ = promptGNC(t, tty, "", "--proxy", addr, "--proxy-user", "alice", "127.0.0.1", target)
+	readUntil(t, ptmx, "gnc: password for alice")
+	ptmx.Write([]byte{3}) // Ctrl-C, a SIGINT to the terminal's process group
+	err := cmd.Wait()
+	if st := exitStatus(err); st != 130 {
+		t.Errorf("after Ctrl-C: exit %d (%v), want 130", st, err)
+	}
+	if !echoOn(t, tty) {
+		t.Error("the terminal's echo was not put back after Ctrl-C")
 	}
 }

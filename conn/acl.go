@@ -44,6 +44,10 @@ func NewACL(allow, deny, allowFiles, denyFiles []string) (*ACL, error) {
 	return a, nil
 }
 
+// Restricts reports whether a has allow rules, so that only the clients
+// they name are served; false for the nil ACL.
+func (a *ACL) Restricts() bool { return a != nil && len(a.allow) > 0 }
+
 const prefixHint = `write a CIDR such as "10.0.0.0/8" or "::1/128", or a single address such as "192.0.2.7"`
 
 // ParsePrefix reads a CIDR or a single address (a prefix of full length).

@@ -315,3 +315,32 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// ParseSize reads a byte count: a number, optionally followed by K, M, G
+// or T (powers of 1024, as dd and pv read them), with an optional "B" or
+// "iB".
+func ParseSize(s string) (int64, error) {
+	bad := &ParseError{What: "size", Value: s, Hint: `write sizes as "1048576", "512K", "10M" or "2G"`}
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "B"), "i")
+	mult := int64(1)
+	if t != "" {
+		switch strings.ToUpper(t[len(t)-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		case "T":
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, bad
+	}
+	return n * mult, nil
+}

@@ -656,3 +656,56 @@ func (p *Participant) BindAbort(abort func(err error)) {
 	p.abort = abort
 	p.b.mu.Unlock()
 }
+
+// OpenFor joins a participant for the accepted client peer, named after
+// its address, so that chat can announce it before any byte moves; it
+// makes the Broker a relay.PeerOpener.
+func (b *Broker) OpenFor(ctx context.Context, peer relay.Conn) (relay.Conn, relay.Conn, error) {
+	name := ""
+	if a, ok := peer.(interface{ RemoteAddr() net.Addr }); ok && a.RemoteAddr() != nil {
+		name = a.RemoteAddr().String()
+	}
+	p, err := b.Join(name)
+	if err != nil {
+		return peer, nil, err
+	}
+	return peer, p, nil
+}
+
+// AttachStdio makes gnc's own standard I/O one more participant, paired
+// with it in a goroutine of its own for as long as the broker lasts (the
+// end of stdin ends only what it sends). Call wait once the broker is
+// closed: what was queued for stdout is written out, and a read of stdin
+// still waiting is cut short after stdioGrace.
+func (b *Broker) AttachStdio(stdio *Stdio, opt relay.Options) (wait func() relay.Result, err error) {
+	c, err := stdio.Open(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.JoinLocal()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	done := make(chan relay.Result, 1)
+	go func() { done <- relay.Pair(context.Background(), c, p, opt) }()
+	var res relay.Result
+	var once sync.Once
+	return func() relay.Result {
+		once.Do(func() {
+			t := time.NewTimer(stdioGrace)
+			defer t.Stop()
+			select {
+			case res = <-done:
+			case <-t.C:
+				c.Close() // stdin may never end: nobody is left to send to
+				res = <-done
+			}
+		})
+		return res
+	}, nil
+}
+
+// stdioGrace is how long a closed broker lets stdio's pairing finish
+// writing what the clients sent before it cuts a read of stdin short.
+const stdioGrace = 2 * time.Second

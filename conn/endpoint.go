@@ -2,12 +2,15 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"gnc/proxy"
 	"gnc/relay"
 )
 
@@ -23,11 +26,27 @@ type Defaults struct {
 	Shared bool
 	// KeyLog receives TLS key-log lines (SSLKEYLOGFILE); nil: none.
 	KeyLog io.Writer
+	// Terminal is how a stdio endpoint treats a terminal (a relay shows
+	// what arrives safely, and does not edit lines).
+	Terminal TerminalOptions
+	// Getenv reads the environment for proxy=env; nil means os.Getenv.
+	Getenv func(string) string
+	// OnHop is given to every dialer that goes through proxies (see
+	// TCPDialer.OnHop); nil: nothing is told.
+	OnHop func(hop proxy.Hop, next string, elapsed time.Duration)
+}
+
+func (d Defaults) getenv() func(string) string {
+	if d.Getenv == nil {
+		return os.Getenv
+	}
+	return d.Getenv
 }
 
 // scheme is one kind of endpoint: "SCHEME:ADDRESS[,KEY[=VALUE]]...".
 type scheme struct {
 	names []string // the first is the canonical one
+	bare  bool     // the name alone is the endpoint ("proxy", "proxy,auth=u:p")
 	form  string   // a valid form, for hints
 	keys  []string // the options it takes
 	multi []string // the options that may be given more than once
@@ -45,15 +64,15 @@ var schemes = []*scheme{
 	{
 		names: []string{"tcp"},
 		form:  "tcp:HOST:PORT (or just HOST:PORT)",
-		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6", "tls"}, tlsClientKeys...),
-		multi: []string{"pin"},
+		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6", "tls", "proxy"}, tlsClientKeys...),
+		multi: []string{"pin", "proxy"},
 		open:  openTCP,
 	},
 	{
 		names: []string{"tls", "ssl", "openssl"},
 		form:  "tls:HOST:PORT",
-		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6"}, tlsClientKeys...),
-		multi: []string{"pin"},
+		keys:  append([]string{"bind", "timeout", "keepalive", "ipv4", "ipv6", "proxy"}, tlsClientKeys...),
+		multi: []string{"pin", "proxy"},
 		open:  openTLS,
 	},
 	{
@@ -69,6 +88,30 @@ var schemes = []*scheme{
 		keys:  append([]string{"keepalive", "ipv4", "ipv6"}, tlsServerKeys...),
 		multi: []string{"client-pin"},
 		open:  openTLSListen,
+	},
+	{
+		names: []string{"proxy"},
+		bare:  true,
+		form:  "proxy (SOCKS4, SOCKS4a, SOCKS5 and HTTP CONNECT), as in proxy,auth=user:pass",
+		keys:  proxyServerKeys,
+		multi: proxyServerMulti,
+		open:  openProxyServer(nil),
+	},
+	{
+		names: []string{"socks5"},
+		bare:  true,
+		form:  "socks5 (SOCKS5 only), as in socks5,auth=user:pass",
+		keys:  proxyServerKeys,
+		multi: proxyServerMulti,
+		open:  openProxyServer([]proxy.Kind{proxy.SOCKS5}),
+	},
+	{
+		names: []string{"http-proxy"},
+		bare:  true,
+		form:  "http-proxy (HTTP CONNECT only), as in http-proxy,auth=user:pass",
+		keys:  proxyServerKeys,
+		multi: proxyServerMulti,
+		open:  openProxyServer([]proxy.Kind{proxy.HTTP}),
 	},
 	{
 		names: []string{"stdio", "-"},
@@ -93,27 +136,30 @@ var schemes = []*scheme{
 
 // planned names the endpoint kinds still to come, so that they are
 // reported as such rather than taken for host names.
-var planned = []string{"unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks5", "proxy", "http-proxy"}
+var planned = []string{"unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks4"}
 
-const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT or - (stdio), with options after commas: "listen:8080,ipv4"`
+const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT, proxy or - (stdio), with options after commas: "listen:8080,ipv4"`
 
 // ParseEndpoint reads a relay endpoint: "-" or "stdio" for standard I/O,
-// "HOST:PORT" or "tcp:HOST:PORT" to connect, "listen:[ADDR:]PORT" to
-// listen, each optionally followed by socat-style options
-// (",key=value" or ",flag"). Listening endpoints bind at once.
+// "HOST:PORT" or "tcp:HOST:PORT" to connect (through proxies with
+// ",proxy=URL"), "listen:[ADDR:]PORT" to listen, "proxy" (or "socks5",
+// "http-proxy") to serve a proxy's clients, each optionally followed by
+// socat-style options (",key=value" or ",flag"). Listening endpoints bind
+// at once. Error messages quote s without its credentials.
 func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, error) {
 	if e, ok, err := parseCommandEndpoint(ctx, s, d); ok {
 		return e, err
 	}
 	body, rawOpts, _ := strings.Cut(s, ",")
+	shown := redactEndpoint(s)
 	if body == "" {
-		return nil, &ParseError{What: "endpoint", Value: s, Reason: "empty endpoint", Hint: endpointHint}
+		return nil, &ParseError{What: "endpoint", Value: shown, Reason: "empty endpoint", Hint: endpointHint}
 	}
 	sc, addr := findScheme(body)
 	if sc == nil {
 		name, _, _ := strings.Cut(body, ":")
 		if slices.Contains(planned, strings.ToLower(name)) {
-			return nil, &ParseError{What: "endpoint", Value: s, Reason: fmt.Sprintf("%s endpoints are not supported yet", name), Hint: endpointHint}
+			return nil, &ParseError{What: "endpoint", Value: shown, Reason: fmt.Sprintf("%s endpoints are not supported yet", name), Hint: endpointHint}
 		}
 		sc, addr = schemes[0], body
 	}
@@ -122,13 +168,22 @@ func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, e
 	if err == nil {
 		e, err = sc.open(ctx, addr, o, d)
 	}
+	var ppe *proxy.ParseError
+	if errors.As(err, &ppe) {
+		// A proxy option's mistake, already without its credentials.
+		err = &ParseError{What: "endpoint", Reason: ppe.Error()}
+	}
 	if pe, ok := err.(*ParseError); ok {
 		// Whatever part was wrong, name the whole endpoint and its form.
 		reason := pe.Reason
 		if pe.What != "endpoint" {
 			reason = pe.Error()
 		}
-		return nil, &ParseError{What: "endpoint", Value: s, Reason: reason, Hint: "valid form: " + sc.form + optionsHint(sc)}
+		hint := "valid form: " + sc.form + optionsHint(sc)
+		if ppe != nil && ppe.Hint != "" {
+			hint = ppe.Hint
+		}
+		return nil, &ParseError{What: "endpoint", Value: shown, Reason: reason, Hint: hint}
 	}
 	return e, err
 }
@@ -152,6 +207,9 @@ func findScheme(body string) (*scheme, string) {
 			if hasColon && strings.EqualFold(name, n) {
 				return sc, rest
 			}
+			if sc.bare && strings.EqualFold(body, n) {
+				return sc, ""
+			}
 		}
 	}
 	return nil, ""
@@ -173,14 +231,24 @@ func parseOptions(raw string, sc *scheme) (options, error) {
 	if raw == "" {
 		return o, nil
 	}
+	afterSecret := ""
 	for _, kv := range strings.Split(raw, ",") {
 		k, v, _ := strings.Cut(kv, "=")
 		k = strings.ToLower(strings.TrimSpace(k))
 		if !slices.Contains(sc.keys, k) {
+			if afterSecret != "" {
+				// Perhaps the rest of a secret with a comma in it: not
+				// quoted.
+				return nil, syntaxf("unknown option after %s= (commas separate options, so a value cannot hold one here)", afterSecret)
+			}
 			if k == "" {
 				return nil, syntaxf("empty option")
 			}
 			return nil, syntaxf("unknown option %q", k)
+		}
+		afterSecret = ""
+		if secretKeys[k] {
+			afterSecret = k
 		}
 		if _, dup := o[k]; dup && !slices.Contains(sc.multi, k) {
 			return nil, syntaxf("option %q given twice", k)
@@ -316,18 +384,28 @@ func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 		}
 	}
 	useTLS, err := o.flag("tls")
-	if err != nil || !useTLS {
-		return td, err
+	if err != nil {
+		return nil, err
+	}
+	if vs, ok := o["proxy"]; ok {
+		chain, err := ProxyChain(vs, "", host, useTLS, d.getenv())
+		if err != nil {
+			return nil, err
+		}
+		if err := td.SetProxies(chain); err != nil {
+			return nil, err
+		}
+		td.OnHop = d.OnHop
+	}
+	if !useTLS {
+		return td, nil
 	}
 	return tlsDialer(td, o, d)
 }
 
 func openTLS(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
-	e, err := openTCP(ctx, addr, o, d)
-	if err != nil {
-		return nil, err
-	}
-	return tlsDialer(e.(*TCPDialer), o, d)
+	o["tls"] = []string{""}
+	return openTCP(ctx, addr, o, d)
 }
 
 func tlsDialer(td *TCPDialer, o options, d Defaults) (relay.Endpoint, error) {
@@ -400,5 +478,6 @@ func openStdio(_ context.Context, _ string, o options, d Defaults) (relay.Endpoi
 		}
 	}
 	so.Shared = d.Shared
-	return NewStdio(so), nil
+	so.Terminal = d.Terminal
+	return NewStdio(so)
 }

@@ -193,6 +193,7 @@ func TestParseEndpointErrors(t *testing.T) {
 		in     string
 		reason string // substring of Reason
 		hint   string // substring of Hint
+		value  string // Value when it is not the input (credentials hidden)
 		bug    string // non-empty: known not to be a *ParseError yet
 	}{
 		{in: "", reason: "empty"},
@@ -207,7 +208,18 @@ func TestParseEndpointErrors(t *testing.T) {
 		{in: "udp:host:53", reason: "not supported"},
 		{in: "unix:/tmp/sock", reason: "not supported"},
 		{in: "exec:", reason: "need a command"},
-		{in: "socks5:proxy:1080", reason: "not supported"},
+		{in: "socks4:proxy:1080", reason: "not supported"},
+		{in: "socks5:proxy:1080", reason: "socks5 takes no address", hint: "socks5,auth=user:pass"},
+		{in: "proxy:127.0.0.1:1080", reason: "proxy takes no address", hint: "proxy,auth=user:pass"},
+		{in: "proxy,auth=:pass", reason: "auth= takes user:pass", value: "proxy,auth=***"},
+		{in: "proxy,resolve=dns", reason: `invalid resolve "dns"`},
+		{in: "proxy,to-deny=10.0.0.0/33", reason: `invalid CIDR "10.0.0.0/33"`},
+		{in: "proxy,auth=a:b,auth=a:c", reason: "auth= gives a user twice", value: "proxy,auth=***,auth=***"},
+		{in: "http-proxy,bind=x", reason: `unknown option "bind"`, hint: "to-allow, to-deny"},
+		{in: "tcp:h:1,proxy=ftp://p:1", reason: `unknown scheme "ftp"`, hint: "socks5h://"},
+		{in: "tcp:h:1,proxy=socks5://u:secret@p:x", reason: "a port is a number", hint: "socks5h://", value: "tcp:h:1,proxy=socks5://***@p:x"},
+		{in: "proxy,auth=u:sec,ret", reason: "unknown option after auth=", value: "proxy,auth=***"},
+		{in: "tcp:h:1,proxy=socks5://u:se,cret@p:1,bogus", reason: "unknown option after proxy=", value: "tcp:h:1,proxy=socks5://***@p:1,bogus"},
 		{in: "listen:8080,bogus", reason: `unknown option "bogus"`, hint: "keepalive, ipv4, ipv6"},
 		{in: "listen:8080,timeout=1s", reason: `unknown option "timeout"`, hint: "listen:[ADDR:]PORT"},
 		{in: "listen:8080,ipv4=maybe,bogus", reason: "unknown option"},
@@ -263,8 +275,12 @@ func TestParseEndpointErrors(t *testing.T) {
 				t.Skipf("BUG: ParseEndpoint(%q) returns %T %q, want a *conn.ParseError{What: \"endpoint\", Value: %q} with a hint (so that gnc exits 2 and names the endpoint): %s and ParseEndpoint only wraps *ParseError", tt.in, err, err, tt.in, tt.bug)
 			}
 			pe = parseError(t, err, "endpoint")
-			if pe.Value != tt.in {
-				t.Errorf("Value = %q, want %q", pe.Value, tt.in)
+			want := tt.in
+			if tt.value != "" {
+				want = tt.value
+			}
+			if pe.Value != want {
+				t.Errorf("Value = %q, want %q", pe.Value, want)
 			}
 			if !strings.Contains(pe.Reason, tt.reason) {
 				t.Errorf("Reason = %q, want it to contain %q", pe.Reason, tt.reason)
@@ -301,12 +317,18 @@ func FuzzParseEndpoint(f *testing.F) {
 		"tls:host:443", "host:80,timeout=xyz", "tcp:host", "host:80,ipv4,ipv6", "host:80,bind=[::1]:0",
 		"host:80,keepalive=1m,ipv6=true", "", "a:b:c",
 		"tls:host:443,servername=x,alpn=h2:http/1.1,tls-min=1.3", "host:443,tls,insecure", "tls:h:1,pin=SHA256:00",
+		"tls:example.com:443,proxy=socks5h://127.0.0.1:1080", "host:80,proxy=socks5://u:p@h,proxy=http://h:3128",
+		"host:80,proxy=env", "host:80,proxy=h:1080", "host:80,proxy=socks4://u:p@h", "proxy", "proxy:", "proxy:x",
+		"proxy,auth=user:pass,to-deny=10.0.0.0/8", "socks5,to-allow=*.example.com,resolve=ipv4", "http-proxy,auth=a:b,auth=c:d",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if listensOrStdio(s) {
 			t.Skip("would bind a socket or touch stdio")
+		}
+		if readsFile(s) {
+			t.Skip("would read a file")
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // nothing may need the network
@@ -320,12 +342,20 @@ func FuzzParseEndpoint(f *testing.F) {
 				t.Fatalf("ParseEndpoint(%q): empty error message", s)
 			}
 			var pe *conn.ParseError
-			if errors.As(err, &pe) && (pe.What != "endpoint" || pe.Value != s || pe.Hint == "") {
-				t.Fatalf("ParseEndpoint(%q): ParseError %+v: want What endpoint, Value the input and a hint", s, pe)
+			if errors.As(err, &pe) && (pe.What != "endpoint" || pe.Value != s && !strings.Contains(strings.ToLower(s), "proxy=") && !strings.Contains(strings.ToLower(s), "auth=") || pe.Hint == "") {
+				t.Fatalf("ParseEndpoint(%q): ParseError %+v: want What endpoint, Value the input (without secrets) and a hint", s, pe)
 			}
 			return
 		}
 		defer e.Close()
+		if ps, ok := e.(*conn.ProxyServer); ok {
+			switch ps.String() {
+			case "proxy", "socks5", "http-proxy":
+			default:
+				t.Fatalf("ParseEndpoint(%q): proxy server named %q", s, ps.String())
+			}
+			return
+		}
 		d, ok := e.(*conn.TCPDialer)
 		if td, isTLS := e.(*conn.TLSDialer); isTLS {
 			d, ok = td.TCPDialer, true
@@ -343,4 +373,57 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 		_ = d.String()
 	})
+}
+
+// FuzzEndpointSecrets: whatever a password holds, no message about an
+// endpoint that carries it (its error, its name) quotes it.
+func FuzzEndpointSecrets(f *testing.F) {
+	for _, s := range []string{"s3cret", "pa,ss", "a,tls,b", "x@y", "p/q", "p%41q", "has space", "a=b,c", "::::", "tls:h:1"} {
+		f.Add(s)
+	}
+	templates := []string{
+		"tcp:h:1,proxy=socks5://u:%s@p:1080",
+		"tcp:h:1,proxy=socks5://u:%s@p:1080,bogus",
+		"tls:h:1,proxy=http://u:%s@p,timeout=xyz",
+		"tcp:h:1,proxy=socks5://u:%s@p:x",
+		"proxy,auth=u:%s",
+		"proxy,auth=u:%s,to-deny=nope/99",
+		"socks5,auth=u:%s,resolve=dns",
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		// Marked at both ends, so that the password as a whole can be
+		// told from the fixed texts around it.
+		pass := "Qz7" + input + "7zQ"
+		for _, tmpl := range templates {
+			s := strings.Replace(tmpl, "%s", pass, 1)
+			if listensOrStdio(s) || readsFile(s) {
+				continue
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			e, err := conn.ParseEndpoint(ctx, s, conn.Defaults{Getenv: func(string) string { return "" }})
+			if err != nil {
+				if strings.Contains(err.Error(), pass) {
+					t.Fatalf("ParseEndpoint(%q): the error quotes the secret: %v", s, err)
+				}
+				continue // hints are fixed texts, which quote nothing
+			}
+			if strings.Contains(e.String(), pass) {
+				t.Errorf("ParseEndpoint(%q).String() = %q quotes the secret", s, e.String())
+			}
+			e.Close()
+		}
+	})
+}
+
+// readsFile reports whether s may name a file for an endpoint to read,
+// which could be /dev/zero or stdin.
+func readsFile(s string) bool {
+	l := strings.ToLower(s)
+	for _, k := range []string{"auth-file", "ca", "cert", "key"} {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
 }

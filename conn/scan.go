@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 )
 
 // ScanResult is one port of a scan: Conn is open (the caller closes it)
@@ -24,7 +25,10 @@ type ScanResult struct {
 // Scan connects to each port of d.Host, at most parallel at a time,
 // sending nothing (with t, only a TLS handshake), and reports every result
 // in port order. The host is resolved once, and every port is tried on
-// its first address. It returns how many ports were open.
+// its first address. Through d.Proxies, each port is asked of the chain:
+// a proxy's refusal closes that port, while a failure that every port
+// would meet (the first proxy unreachable, authentication refused) ends
+// the scan with that error. It returns how many ports were open.
 func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOptions, report func(ScanResult)) (int, error) {
 	var cfg *tls.Config
 	if t != nil {
@@ -33,9 +37,14 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 			return 0, err
 		}
 	}
-	ips, err := d.resolve(ctx, d.Host)
-	if err != nil {
-		return 0, err
+	// Through proxies that resolve names themselves, the name goes to
+	// the last proxy as it is; otherwise it is resolved here, once.
+	var ips []net.IP
+	if len(d.Proxies) == 0 || !d.Proxies[len(d.Proxies)-1].Kind.RemoteDNS() || isAddr(d.Host) {
+		var err error
+		if ips, err = d.resolve(ctx, d.Host); err != nil {
+			return 0, err
+		}
 	}
 	if parallel < 1 {
 		parallel = 1
@@ -51,7 +60,9 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 		for i, p := range ports {
 			pd := *d
 			pd.Port = p
-			pd.pinned = ips[:1]
+			if ips != nil {
+				pd.pinned = ips[:1]
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -67,8 +78,19 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 		}
 	}()
 	open := 0
-	for _, ch := range results {
+	for i, ch := range results {
 		r := <-ch
+		if len(d.Proxies) > 0 && r.Err != nil && wholeScanError(r.Err) {
+			// Every port would fail alike: one error for the scan. The
+			// ports still being tried end, and what they opened closes.
+			cancel()
+			for _, rest := range results[i+1:] {
+				if x := <-rest; x.Conn != nil {
+					x.Conn.Close()
+				}
+			}
+			return open, r.Err
+		}
 		if r.Open {
 			open++
 		}
@@ -82,7 +104,7 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 
 func scanPort(ctx context.Context, d *TCPDialer, cfg *tls.Config, t *TLSOptions) ScanResult {
 	r := ScanResult{Port: d.Port, Dialer: d}
-	c, err := d.Dial(ctx)
+	c, prefix, err := d.dial(ctx)
 	if err != nil {
 		r.Err = err
 		return r
@@ -91,7 +113,7 @@ func scanPort(ctx context.Context, d *TCPDialer, cfg *tls.Config, t *TLSOptions)
 		r.Conn, r.Open = c, true
 		return r
 	}
-	tc := newTLSConn(c, cfg, true, TLSPeer(d.Host, d.Port), t)
+	tc := newTLSConn(withPrefix(c, prefix), cfg, true, TLSPeer(d.Host, d.Port), t)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
 		var cve *tls.CertificateVerificationError

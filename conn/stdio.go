@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 
 	"gnc/relay"
+	"gnc/tty"
 )
 
 // StdioOptions shape the stdio endpoint.
@@ -23,6 +25,30 @@ type StdioOptions struct {
 	// (listen -k): stdin goes to every open conn, and each conn's bytes go
 	// to stdout in whole chunks, never interleaved inside one.
 	Shared bool
+	// Terminal says what gnc does with a terminal on stdin or stdout; the
+	// zero value uses them as they are, as for a pipe.
+	Terminal TerminalOptions
+}
+
+// TerminalOptions say how the stdio endpoint treats terminals. Each
+// applies only where the descriptors it needs are terminals; pipes, files
+// and /dev/null are used byte for byte as they are whatever is set here.
+type TerminalOptions struct {
+	// Line, when not nil and both stdin and stdout are terminals, makes
+	// gnc edit lines itself (arrow keys, history) and send each one at
+	// Enter, showing what arrives above the line being typed.
+	Line *tty.LineOptions
+	// Raw puts a terminal on stdin in raw mode and sends every keystroke
+	// at once (--raw), Ctrl-C included; "~." after Enter disconnects.
+	// It wins over Line, and what arrives is written unchanged.
+	Raw bool
+	// Safe shows the bytes that would act on a terminal on stdout
+	// (escape sequences, other controls, invalid UTF-8) visibly instead.
+	Safe bool
+	// Colour shows those bytes dim.
+	Colour bool
+	// Help receives the list of raw mode's escapes ("~?"); nil: none.
+	Help io.Writer
 }
 
 // Stdio is the endpoint of the process's standard input and output.
@@ -40,14 +66,23 @@ type Stdio struct {
 	used    atomic.Bool
 	hub     *hub
 	outDone sync.Once
+
+	// The terminal modes in force, set up by NewStdio.
+	editor  *tty.LineEditor
+	raw     io.Reader    // stdin through the escape filter (--raw)
+	w       io.Writer    // stdout as the engine writes it
+	flush   func() error // what stdout's writer holds back, written out
+	restore func() error // puts the terminal back; nil: nothing to undo
 }
 
 // NewStdio prepares fds 0 and 1 for the engine. Call Close when done to
-// release what it opened; fds 0 and 1 themselves are left as they are.
-func NewStdio(o StdioOptions) *Stdio { return newStdio(o, 0, 1) }
+// release what it opened and put a terminal back as it was; fds 0 and 1
+// themselves are left as they are. Only a terminal mode that cannot be set
+// up (a history file that cannot be read) is an error.
+func NewStdio(o StdioOptions) (*Stdio, error) { return newStdio(o, 0, 1) }
 
 // newStdio is NewStdio on descriptors in and out, which tests choose.
-func newStdio(o StdioOptions, in, out int) *Stdio {
+func newStdio(o StdioOptions, in, out int) (*Stdio, error) {
 	s := &Stdio{opt: o, tty: isTerminal(in)}
 	if !o.RecvOnly {
 		s.in = openEnd(in, true)
@@ -55,10 +90,17 @@ func newStdio(o StdioOptions, in, out int) *Stdio {
 	if !o.SendOnly {
 		s.out = openEnd(out, false)
 	}
+	if s.out != nil {
+		s.w = s.out.writer()
+	}
+	if err := s.terminal(in); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if o.Shared {
 		var out io.Writer
 		if s.out != nil {
-			out = s.out.writer()
+			out = s.w
 		}
 		var stop func()
 		var waitStop bool
@@ -67,7 +109,51 @@ func newStdio(o StdioOptions, in, out int) *Stdio {
 		}
 		s.hub = newHub(s.reader(), stop, waitStop, out)
 	}
-	return s
+	return s, nil
+}
+
+// terminal sets up the terminal modes the options ask for, where stdin
+// and stdout are terminals.
+func (s *Stdio) terminal(inFD int) error {
+	t := s.opt.Terminal
+	inTTY := s.in != nil && s.in.tty
+	outTTY := s.out != nil && s.out.tty
+	switch {
+	case t.Raw && inTTY:
+		restore, err := tty.MakeRaw(inFD)
+		if err != nil {
+			return fmt.Errorf("--raw: %w", err)
+		}
+		s.restore = restore
+		s.raw = tty.NewEscapeFilter(s.in.reader(), t.Help)
+	case t.Line != nil && inTTY && outTTY && tty.LineEditing && !s.opt.Shared:
+		lo := *t.Line
+		lo.CRLF = s.opt.CRLF
+		lo.Colour = t.Colour
+		lo.RawOutput = !t.Safe
+		s.editor = tty.NewLineEditor(inFD, s.in.reader(), s.out.writer(), lo)
+		restore, err := s.editor.Start()
+		if err != nil {
+			return err
+		}
+		s.restore = restore
+		out := s.editor.Output()
+		s.w, s.flush = out, out.Flush
+	case t.Safe && outTTY:
+		sw := tty.NewSafeWriter(s.out.writer(), t.Colour)
+		s.w, s.flush = sw, sw.Flush
+	}
+	return nil
+}
+
+// RestoreTerminal puts a terminal gnc changed back as it was; it may be
+// called any number of times, from any goroutine (a signal's path as well
+// as Close's).
+func (s *Stdio) RestoreTerminal() error {
+	if s.restore == nil {
+		return nil
+	}
+	return s.restore()
 }
 
 // String names the endpoint in messages.
@@ -84,6 +170,13 @@ func (s *Stdio) SingleUse() bool { return !s.opt.Shared }
 // Close stops the -k stdin reader and closes every descriptor NewStdio
 // opened. It does not close fds 0 and 1.
 func (s *Stdio) Close() error {
+	if s.flush != nil {
+		s.flush()
+	}
+	if s.editor != nil {
+		s.editor.Close()
+	}
+	s.RestoreTerminal()
 	if s.hub != nil {
 		s.hub.shutdown()
 	}
@@ -106,7 +199,7 @@ func (s *Stdio) Open(ctx context.Context) (io.ReadWriteCloser, error) {
 	}
 	c := &stdioConn{s: s, r: s.reader(), w: io.Discard}
 	if s.out != nil {
-		c.w = s.out.writer()
+		c.w = s.w
 	}
 	return c, nil
 }
@@ -117,7 +210,12 @@ func (s *Stdio) reader() io.Reader {
 		return nil
 	}
 	var r io.Reader = eofReader{}
-	if s.in != nil {
+	switch {
+	case s.editor != nil:
+		return s.editor.Reader() // it ends lines with CRLF itself for -C
+	case s.raw != nil:
+		r = s.raw
+	case s.in != nil:
 		r = s.in.reader()
 	}
 	if s.opt.CRLF {
@@ -135,6 +233,9 @@ func (s *Stdio) reader() io.Reader {
 func (s *Stdio) closeOut() error {
 	var err error
 	s.outDone.Do(func() {
+		if s.flush != nil {
+			s.flush()
+		}
 		if s.out != nil && !s.out.tty {
 			err = s.out.detach()
 		}
@@ -212,3 +313,21 @@ type end struct {
 
 func (e *end) reader() io.Reader { return e.rw.(io.Reader) }
 func (e *end) writer() io.Writer { return e.rw.(io.Writer) }
+
+// StdinSize is how many bytes are left to read on stdin when it is a
+// regular file (its size past the current offset), for a progress meter's
+// percent; zero when it is anything else.
+func StdinSize() int64 {
+	// os.Stdin, not a new *os.File: a second one for fd 0 would close it
+	// when collected. Stat and a zero Seek change nothing.
+	f := os.Stdin
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || off > fi.Size() {
+		return fi.Size()
+	}
+	return fi.Size() - off
+}

@@ -15,7 +15,10 @@ import (
 
 func testStdio(t *testing.T, o StdioOptions, in, out int) (*Stdio, *stdioConn) {
 	t.Helper()
-	s := newStdio(o, in, out)
+	s, err := newStdio(o, in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { s.Close() })
 	c, err := s.Open(context.Background())
 	if err != nil {
@@ -197,7 +200,10 @@ func TestStdioSingleUse(t *testing.T) {
 	if _, err := s.Open(context.Background()); !errors.Is(err, relay.ErrExhausted) {
 		t.Errorf("second Open: %v, want ErrExhausted", err)
 	}
-	shared := newStdio(StdioOptions{Shared: true, RecvOnly: true}, inR, outW)
+	shared, err := newStdio(StdioOptions{Shared: true, RecvOnly: true}, inR, outW)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer shared.Close()
 	if shared.SingleUse() {
 		t.Error("SingleUse is true with Shared")

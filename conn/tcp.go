@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"gnc/proxy"
 )
 
 // TCPOptions are the settings shared by TCP dialers and listeners.
@@ -111,7 +113,8 @@ func (e *ResolveError) Error() string { return fmt.Sprintf("lookup %s: %v", e.Ho
 func (e *ResolveError) Unwrap() error { return e.Err }
 
 // TCPDialer is an endpoint that connects to Host and Port over TCP, trying
-// each of Host's addresses in turn.
+// each of Host's addresses in turn, directly or through a chain of
+// proxies.
 type TCPDialer struct {
 	TCPOptions
 	// Host is a name or numeric address, as the user wrote it.
@@ -124,9 +127,20 @@ type TCPDialer struct {
 	// SourcePort is the local port to connect from; zero lets the kernel
 	// choose.
 	SourcePort int
-	// Timeout bounds each connection attempt; zero or negative: the
-	// kernel's own limit.
+	// Timeout bounds each connection attempt, and each proxy's handshake;
+	// zero or negative: the kernel's own limit for a connection, and
+	// DefaultProxyTimeout for a handshake.
 	Timeout time.Duration
+	// Proxies is the chain to connect through, in order: the first proxy
+	// is dialed as Host would be (from Source, in the family of Network,
+	// within Timeout), each is asked for the next and the last for Host
+	// and Port. Empty: connect directly. Set it with SetProxies, which
+	// checks it against the options.
+	Proxies []proxy.Hop
+	// OnHop, if not nil, is called as each proxy of Proxies opens its
+	// tunnel, with what it was asked for and how long its handshake took;
+	// nil: nothing is told.
+	OnHop func(hop proxy.Hop, next string, elapsed time.Duration)
 
 	pinned []net.IP // addresses already resolved, used instead of Host
 }
@@ -167,21 +181,47 @@ type TCPConn struct{ *net.TCPConn }
 func (TCPConn) OwnSocket() bool { return true }
 
 // Open connects, trying each resolved address in turn, and returns a
-// TCPConn.
+// TCPConn; through proxies, a *TunnelConn.
 func (d *TCPDialer) Open(ctx context.Context) (io.ReadWriteCloser, error) {
-	c, err := d.Dial(ctx)
+	c, prefix, err := d.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return TCPConn{c}, nil
+	if len(d.Proxies) == 0 {
+		return TCPConn{c}, nil
+	}
+	return &TunnelConn{TCPConn: TCPConn{c}, dest: d.targetAddr(), via: true, prefix: prefix}, nil
 }
 
-// Dial is Open with the plain *net.TCPConn as its result.
+// Dial is Open with the plain *net.TCPConn as its result. Through
+// proxies, a last proxy that sent bytes with its reply (an HTTP proxy
+// may) makes it fail, as they would be lost: use Open then.
 func (d *TCPDialer) Dial(ctx context.Context) (*net.TCPConn, error) {
-	ips := d.pinned
+	c, prefix, err := d.dial(ctx)
+	if err == nil && len(prefix) > 0 {
+		c.Close()
+		return nil, &proxy.Error{Proxy: d.Proxies[len(d.Proxies)-1].String(), Target: d.targetAddr(), Op: "connect", Reason: "the proxy sent data with its reply, which Dial cannot hand over", Err: proxy.ErrProtocol}
+	}
+	return c, err
+}
+
+// dial connects directly or through d.Proxies, and returns the socket
+// with the bytes the last proxy sent past its reply.
+func (d *TCPDialer) dial(ctx context.Context) (*net.TCPConn, []byte, error) {
+	if len(d.Proxies) > 0 {
+		return d.dialProxies(ctx)
+	}
+	c, err := d.connect(ctx, d.Host, d.Port, d.pinned)
+	return c, nil, err
+}
+
+// connect dials host and port (or the addresses in pinned, if any) from
+// d's source, trying each address in turn.
+func (d *TCPDialer) connect(ctx context.Context, host string, port int, pinned []net.IP) (*net.TCPConn, error) {
+	ips := pinned
 	if ips == nil {
 		var err error
-		if ips, err = d.resolve(ctx, d.Host); err != nil {
+		if ips, err = d.resolve(ctx, host); err != nil {
 			return nil, err
 		}
 	}
@@ -197,9 +237,9 @@ func (d *TCPDialer) Dial(ctx context.Context) (*net.TCPConn, error) {
 		}
 	}
 	dialer := net.Dialer{Timeout: d.Timeout, LocalAddr: local, KeepAlive: d.keepAlive()}
-	derr := &DialError{Host: d.Host, Port: d.Port, Network: d.network()}
+	derr := &DialError{Host: host, Port: port, Network: d.network()}
 	for _, ip := range ips {
-		c, err := dialer.DialContext(ctx, d.network(), net.JoinHostPort(ip.String(), strconv.Itoa(d.Port)))
+		c, err := dialer.DialContext(ctx, d.network(), net.JoinHostPort(ip.String(), strconv.Itoa(port)))
 		if err == nil {
 			return c.(*net.TCPConn), nil
 		}

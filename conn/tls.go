@@ -523,6 +523,7 @@ type TLSConn struct {
 	client  bool
 	timeout time.Duration
 	opt     *TLSOptions
+	dest    string // for Destination; empty when the remote address says it
 
 	// What WaitRead read while waiting, returned by the next Read. Only
 	// the goroutine that reads touches them.
@@ -549,7 +550,13 @@ func newTLSConn(raw rawSocket, cfg *tls.Config, client bool, peer string, o *TLS
 func (c *TLSConn) HandshakeContext(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.Conn.HandshakeContext(ctx); err != nil {
+	// The handshake's cryptography grows a goroutine's stack to tens of
+	// KiB. Run in a goroutine of its own, that stack goes when the
+	// handshake ends, instead of staying with the connection's long-lived
+	// copy goroutine for as long as the connection sits idle.
+	done := make(chan error, 1)
+	go func() { done <- c.Conn.HandshakeContext(ctx) }()
+	if err := <-done; err != nil {
 		return describeHandshake(err, c.peer, c.client, c.timeout, c.opt)
 	}
 	c.shook.Store(true)
@@ -646,6 +653,11 @@ func (c *TLSConn) alert(err error) error {
 	return err
 }
 
+// Destination names the destination of a client conn through proxies,
+// "example.com:443 via proxy", whose remote address is the first proxy's;
+// it is empty otherwise.
+func (c *TLSConn) Destination() string { return c.dest }
+
 // Insecure reports whether this client conn skipped verifying the
 // server's certificate.
 func (c *TLSConn) Insecure() bool { return c.client && c.opt.Insecure }
@@ -726,11 +738,14 @@ func (d *TLSDialer) String() string { return "tls:" + d.TCPDialer.String() }
 // Open connects and completes the handshake, so a verification failure
 // is the endpoint's failure to open, reported before any byte moves.
 func (d *TLSDialer) Open(ctx context.Context) (io.ReadWriteCloser, error) {
-	raw, err := d.Dial(ctx)
+	raw, prefix, err := d.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := newTLSConn(raw, d.cfg, true, TLSPeer(d.Host, d.Port), d.opt)
+	c := newTLSConn(withPrefix(raw, prefix), d.cfg, true, TLSPeer(d.Host, d.Port), d.opt)
+	if len(d.Proxies) > 0 {
+		c.dest = d.targetAddr() + " via proxy"
+	}
 	if err := c.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err

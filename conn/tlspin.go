@@ -44,7 +44,9 @@ func ParsePin(s string) (Pin, error) {
 		return Pin{}, &ParseError{What: "pin", Value: s, Reason: reason, Hint: pinHint}
 	}
 	t := strings.TrimSpace(s)
-	if i := strings.Index(strings.ToLower(t), "fingerprint="); i >= 0 {
+	// ASCII lowering keeps every byte where it was (strings.ToLower may
+	// not), so the index found is an index into t.
+	if i := strings.Index(asciiLower(t), "fingerprint="); i >= 0 {
 		t = t[i+len("fingerprint="):]
 	}
 	for _, prefix := range []string{"sha256:", "sha256//", "sha256/", "sha-256:"} {
@@ -73,6 +75,16 @@ func ParsePin(s string) (Pin, error) {
 		}
 	}
 	return bad("not 32 bytes of SHA-256 in hex or base64")
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // colonPairs reports whether t is hex in pairs separated by single colons.

@@ -69,9 +69,15 @@ func (c *copier) giveBack(bp *[]byte) {
 // every chunk, so that a pairing sitting idle holds none.
 func (c *copier) buffered(wait, once bool) error {
 	drained := true // the last read came up short: the source is most likely empty
+	rw, _ := c.r.(ReadWaiter)
 	for {
-		if wait && drained {
+		switch {
+		case wait && drained:
 			if err := waitReadable(c.src.rc); err != nil {
+				return opError("read", c.r, err)
+			}
+		case rw != nil && drained:
+			if err := rw.WaitRead(); err != nil {
 				return opError("read", c.r, err)
 			}
 		}

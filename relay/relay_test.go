@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -498,5 +499,66 @@ func TestTaps(t *testing.T) {
 		if tap.sum(Forward) != sha256.Sum256(payload) || tap.n != [2]int64{1 << 20, 2} || tap.eof != [2]bool{true, true} {
 			t.Errorf("tap %d saw %v bytes, eof %v", i, tap.n, tap.eof)
 		}
+	}
+}
+
+// waiter is a source without a descriptor that says when it has data:
+// every Read must come after a WaitRead that saw data, or the copy would
+// hold a buffer while the source sits idle.
+type waiter struct {
+	data      chan []byte
+	ready     []byte
+	unwaited  atomic.Int32 // reads not preceded by a WaitRead
+	hasWaited bool
+}
+
+func (w *waiter) WaitRead() error {
+	if w.ready == nil {
+		b, ok := <-w.data
+		if !ok {
+			b = []byte{}
+		}
+		w.ready = b
+	}
+	w.hasWaited = true
+	return nil
+}
+
+func (w *waiter) Read(p []byte) (int, error) {
+	if !w.hasWaited {
+		w.unwaited.Add(1)
+		w.WaitRead()
+	}
+	w.hasWaited = false
+	b := w.ready
+	w.ready = nil
+	if len(b) == 0 {
+		return 0, io.EOF
+	}
+	return copy(p, b), nil
+}
+
+func (w *waiter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *waiter) Close() error                { return nil }
+
+// TestReadWaiter: a copy from a ReadWaiter waits through it before it
+// borrows a buffer and reads.
+func TestReadWaiter(t *testing.T) {
+	client, server := tcpPair(t)
+	w := &waiter{data: make(chan []byte)}
+	done := make(chan Result, 1)
+	go func() { done <- Pair(context.Background(), w, ownTCP{server}, Options{}) }()
+	go func() {
+		for _, s := range []string{"one", "two", "three"} {
+			w.data <- []byte(s)
+		}
+		close(w.data)
+	}()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(client)
+	client.Close()
+	waitResult(t, done)
+	if string(got) != "onetwothree" || w.unwaited.Load() != 0 {
+		t.Fatalf("got %q, %d reads without a wait first", got, w.unwaited.Load())
 	}
 }

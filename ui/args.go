@@ -20,6 +20,22 @@ type FlagArg struct {
 	Once bool
 	// Name is the flag's first name, shared by its aliases.
 	Name string
+	// Optional, for a switch, names the hidden flag that takes its value
+	// when one is given with "=": "--progress=always" reads as
+	// "--progress --progress-when=always".
+	Optional string
+}
+
+// WithOptional gives switch name an optional value, carried by the
+// hidden flag hidden (see FlagArg.Optional).
+func (s FlagSpec) WithOptional(name, hidden string) FlagSpec {
+	for n, a := range s {
+		if a.Name == name {
+			a.Optional = hidden
+			s[n] = a
+		}
+	}
+	return s
 }
 
 // Spec builds a FlagSpec from urfave/cli flags: boolean flags take no
@@ -93,6 +109,11 @@ func Reorder(args []string, spec FlagSpec) ([]string, error) {
 				return nil, err
 			}
 			takes := fa.Value
+			if !takes && hasValue && fa.Optional != "" {
+				_, v, _ := strings.Cut(a, "=")
+				flags = append(flags, "--"+name, "--"+fa.Optional+"="+v)
+				continue
+			}
 			flags = append(flags, a)
 			if takes && !hasValue {
 				if i+1 >= len(args) {

@@ -370,6 +370,14 @@ func (p *Progress) Stop() {
 	d := p.now().Sub(p.start)
 	s := p.sample(p.now())
 	line := fmt.Sprintf("sent %d bytes, received %d bytes in %s (%s)", s.sent, s.received, seconds(d), rate(s.sent+s.received, d))
+	if p.opt.Size > 0 {
+		// Where the live line got to, which a quick transfer never drew.
+		done := s.sent
+		if p.opt.SizeReceived {
+			done = s.received
+		}
+		line += fmt.Sprintf(", %d%% of %d", done*100/p.opt.Size, p.opt.Size)
+	}
 	if p.pairs != nil {
 		n := s.pairings
 		plural := "s"

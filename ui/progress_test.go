@@ -102,7 +102,7 @@ func TestProgressLines(t *testing.T) {
 	}
 	p.Stop()
 	w = out.all()
-	if got := w[len(w)-1]; got != "\r\x1b[Ksent 900 bytes, received 100 bytes in 2.500s (400.0 B/s)\n" {
+	if got := w[len(w)-1]; got != "\r\x1b[Ksent 900 bytes, received 100 bytes in 2.500s (400.0 B/s), 90% of 1000\n" {
 		t.Errorf("final: %q", got)
 	}
 	p.Stop()
@@ -160,7 +160,7 @@ func TestProgressGoroutine(t *testing.T) {
 	}
 	all := strings.Join(out.all(), "")
 	last := all[strings.LastIndexByte(all, '\r')+1:]
-	if last != "\x1b[Ksent 9 bytes, received 0 bytes in 3.000s (3.0 B/s)\n" {
+	if last != "\x1b[Ksent 9 bytes, received 0 bytes in 3.000s (3.0 B/s), 90% of 10\n" {
 		t.Errorf("after the last CR: %q", last)
 	}
 	if n := strings.Count(all, "\n"); n != 1 {

@@ -7,6 +7,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -15,7 +16,9 @@ import (
 	"time"
 
 	"gnc/conn"
+	"gnc/proxy"
 	"gnc/relay"
+	"gnc/tty"
 )
 
 // Exit statuses.
@@ -62,7 +65,12 @@ type UI struct {
 	// gnc's own end.
 	Many bool
 
+	// Progress says a progress meter is shown: it prints the summary that
+	// -vv would.
+	Progress bool
+
 	insecureOnce sync.Once
+	overlay      io.Writer // set while a progress line is on the screen
 	mu           sync.Mutex
 	fd           int
 }
@@ -74,8 +82,33 @@ func New() *UI { return &UI{fd: 2} }
 // some other process sharing its file description made non-blocking.
 func (u *UI) WriteBlock(p []byte) (int, error) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	return writeFull(u.fd, p)
+	over := u.overlay
+	u.mu.Unlock()
+	if over != nil {
+		// The progress line is on the screen: it prints p above itself.
+		return over.Write(p)
+	}
+	return u.Stderr().Write(p)
+}
+
+// Stderr writes to stderr as one unit, past any progress line: for the
+// progress meter itself.
+func (u *UI) Stderr() io.Writer { return stderrWriter{u} }
+
+type stderrWriter struct{ u *UI }
+
+func (w stderrWriter) Write(p []byte) (int, error) {
+	w.u.mu.Lock()
+	defer w.u.mu.Unlock()
+	return writeFull(w.u.fd, p)
+}
+
+// SetOverlay routes every message through w while a status line is shown
+// on stderr (w prints them above it), or directly again with nil.
+func (u *UI) SetOverlay(w io.Writer) {
+	u.mu.Lock()
+	u.overlay = w
+	u.mu.Unlock()
 }
 
 // Write is WriteBlock, so a UI can be an io.Writer.
@@ -106,6 +139,8 @@ func (u *UI) Fail(err error) int {
 	}
 	var ue *UsageError
 	var pe *conn.ParseError
+	var ppe *proxy.ParseError
+	var pxe *proxy.Error
 	var fe *conn.FileError
 	var de *conn.DialError
 	var qe *QuietError
@@ -135,9 +170,23 @@ func (u *UI) Fail(err error) int {
 			u.Hintf("%s", pe.Hint)
 		}
 		return ExitUsage
+	case errors.As(err, &ppe):
+		u.Errorf("%s", err.Error())
+		if ppe.Hint != "" {
+			u.Hintf("%s", ppe.Hint)
+		}
+		return ExitUsage
 	case brokenStdout(err):
 		// The reader of stdout went away (gnc ... | head): stop quietly.
 		return ExitOK
+	case errors.As(err, &pxe):
+		// Before DialError: an unreachable proxy wraps the dial's error,
+		// and the line must name the proxy and the target.
+		u.Errorf("%s", err.Error())
+		if h := hintOf(err); h != "" {
+			u.Hintf("%s", h)
+		}
+		return ExitFailure
 	case errors.As(err, &de):
 		if u.Verbose > 0 {
 			for i := range len(de.Attempts) - 1 {
@@ -149,13 +198,31 @@ func (u *UI) Fail(err error) int {
 	case errors.Is(err, relay.ErrIdle):
 		u.Errorf("idle timeout expired")
 		return ExitFailure
+	case errors.Is(err, tty.ErrInterrupt):
+		// Ctrl-C at the line editor: as SIGINT would have ended it.
+		return 128 + int(syscall.SIGINT)
+	case errors.Is(err, tty.ErrDisconnect):
+		return ExitOK // ~. in raw mode: the user's own way out
 	}
 	u.Errorf("%s", Describe(err))
-	var h interface{ HintText() string }
-	if errors.As(err, &h) && h.HintText() != "" {
-		u.Hintf("%s", h.HintText())
+	if h := hintOf(err); h != "" {
+		u.Hintf("%s", h)
 	}
 	return ExitFailure
+}
+
+// hintOf is the hint an error carries: through a HintText method, or a
+// proxy's error's Hint.
+func hintOf(err error) string {
+	var h interface{ HintText() string }
+	if errors.As(err, &h) && h.HintText() != "" {
+		return h.HintText()
+	}
+	var pe *proxy.Error
+	if errors.As(err, &pe) {
+		return pe.Hint
+	}
+	return ""
 }
 
 // brokenStdout reports a write to stdout whose reader has gone.
@@ -226,7 +293,7 @@ func (u *UI) Event(e relay.Event) {
 			}
 			u.Logf(1, "gnc: %s%s: %s", what, addrString(remote(e.Peer)), errorLine(r.Err))
 		}
-		if u.Verbose >= 2 {
+		if u.Verbose >= 2 && !u.Progress {
 			u.Logf(2, "sent %d bytes, received %d bytes in %s (%s)", r.Bytes[relay.Forward], r.Bytes[relay.Backward], seconds(r.Duration), rate(r.Bytes[0]+r.Bytes[1], r.Duration))
 		}
 	case relay.DrainExpired:
@@ -270,7 +337,12 @@ func (u *UI) relayEvent(e relay.Event) {
 		}
 	case relay.Connected:
 		u.insecure(e.Conn)
-		u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+		if hs, ok := e.Conn.(interface{ Handshake() string }); ok && hs.Handshake() != "" && e.Peer != nil {
+			// A proxy endpoint's client asked for this destination.
+			u.Logf(2, "%s #%d %s: %s for %s, connected to %s in %v", now, e.ID, e.Endpoint, hs.Handshake(), addrString(remote(e.Peer)), addrString(remote(e.Conn)), e.Elapsed.Round(time.Microsecond))
+		} else {
+			u.Logf(2, "%s #%d connected to %s (%s) in %v", now, e.ID, addrString(remote(e.Conn)), e.Endpoint, e.Elapsed.Round(time.Microsecond))
+		}
 		if u.Verbose >= 2 {
 			u.tlsDetails(e.Conn, fmt.Sprintf("%s #%d ", now, e.ID))
 		}
@@ -287,7 +359,7 @@ func (u *UI) relayEvent(e relay.Event) {
 			u.Logf(1, "%s pairing ended quickly; reconnecting in %v", now, e.Delay)
 		}
 	case relay.Opened:
-		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer))
+		u.Logf(1, "%s #%d open %s <-> %s", now, e.ID, peerLabel(e.Conn), peerLabel(e.Peer))
 	case relay.Closed:
 		r := e.Result
 		u.unclean(e, fmt.Sprintf("%s #%d ", now, e.ID))
@@ -296,7 +368,7 @@ func (u *UI) relayEvent(e relay.Event) {
 		if r.Err != nil && !errors.Is(r.Err, relay.ErrIdle) {
 			reason += ": " + Describe(r.Err)
 		}
-		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, relay.PeerName(e.Conn), relay.PeerName(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
+		u.Logf(1, "%s #%d closed %s <-> %s after %s, %d bytes >, %d bytes <, %s", now, e.ID, peerLabel(e.Conn), peerLabel(e.Peer), seconds(r.Duration), r.Bytes[relay.Forward], r.Bytes[relay.Backward], reason)
 	case relay.Draining:
 		u.Logf(1, "%s stopped accepting; waiting up to %v for %d open pairings", now, e.Delay, e.Count)
 	case relay.DrainExpired:
@@ -304,8 +376,37 @@ func (u *UI) relayEvent(e relay.Event) {
 	}
 }
 
+// peerLabel names the far end of c: its address, and the destination
+// asked of a proxy when the address does not say it, as in
+// "93.184.215.14:443 (example.com:443)".
+func peerLabel(c relay.Conn) string {
+	name := relay.PeerName(c)
+	if d, ok := c.(interface{ Destination() string }); ok && d.Destination() != "" {
+		return name + " (" + d.Destination() + ")"
+	}
+	return name
+}
+
+// ProxyHop logs, at -v (-vv in a relay), a proxy that opened its tunnel: "Proxy
+// socks5h://127.0.0.1:1080 (with credentials): tunnel to example.com:443
+// open in 1.2ms". It never shows credentials.
+func (u *UI) ProxyHop(hop proxy.Hop, next string, elapsed time.Duration) {
+	if u.Mode == ModeRelay {
+		if u.Verbose < 2 {
+			return // before any formatting: this runs for every connection
+		}
+		u.Logf(2, "%s proxy %s: tunnel to %s open in %v", time.Now().Format("15:04:05.000"), hop, next, elapsed.Round(time.Microsecond))
+		return
+	}
+	u.Logf(1, "Proxy %s: tunnel to %s open in %v", hop, next, elapsed.Round(time.Microsecond))
+}
+
 // errorLine renders a failure without the "gnc: " prefix.
 func errorLine(err error) string {
+	var pe *proxy.Error
+	if errors.As(err, &pe) {
+		return err.Error() // it names the proxy and the target
+	}
 	var de *conn.DialError
 	if errors.As(err, &de) {
 		return de.Error()
@@ -320,9 +421,13 @@ type target interface {
 }
 
 // connectedLine is nc's success message, naming the address actually
-// used when the host was a name.
+// used when the host was a name (not through proxies, where the address
+// is the first proxy's).
 func connectedLine(d target, c relay.Conn) string {
 	ip, _ := splitAddr(remote(c))
+	if v, ok := d.(interface{ Via() []proxy.Hop }); ok && len(v.Via()) > 0 {
+		ip = ""
+	}
 	h, port, proto := d.Target()
 	host := h
 	if net.ParseIP(h) == nil && ip != "" {

@@ -29,6 +29,11 @@
 // -tls speaks TLS on every connection (verification off, no session
 // resumption, so each connection costs a full handshake); the half-close
 // is then a close_notify followed by the TCP FIN.
+//
+// -socks5 PROXY:PORT reaches -addr through a SOCKS5 proxy: each connection
+// dials the proxy, offers no authentication, waits for the method choice,
+// asks for -addr (CONNECT, an address or a name) and reads the reply,
+// step by step as clients do, before the usual request and reply.
 package main
 
 import (
@@ -42,6 +47,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,11 +63,24 @@ type config struct {
 	halfClose bool
 	eof       bool
 	tls       *tls.Config
+	socks5    string // proxy to reach addr through; empty: direct
+	connect   []byte // the SOCKS5 CONNECT request for addr
 }
 
 // dial connects, with TLS when asked, within deadline.
 func (cfg *config) dial(deadline time.Time) (net.Conn, error) {
 	d := net.Dialer{Deadline: deadline}
+	if cfg.socks5 != "" {
+		c, err := d.Dial("tcp", cfg.socks5)
+		if err != nil {
+			return nil, err
+		}
+		if err := cfg.socksConnect(c, deadline); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
 	c, err := d.Dial("tcp", cfg.addr)
 	if err != nil || cfg.tls == nil {
 		return c, err
@@ -73,6 +92,76 @@ func (cfg *config) dial(deadline time.Time) (net.Conn, error) {
 		return nil, fmt.Errorf("tls handshake: %w", err)
 	}
 	return tc, nil
+}
+
+// socksRequest builds the SOCKS5 CONNECT request for addr.
+func socksRequest(addr string) ([]byte, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65535 {
+		return nil, fmt.Errorf("bad port in %q", addr)
+	}
+	req := []byte{5, 1, 0}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip4 := ip.To4(); ip4 != nil {
+			req = append(append(req, 1), ip4...)
+		} else {
+			req = append(append(req, 4), ip.To16()...)
+		}
+	} else {
+		if len(host) > 255 {
+			return nil, fmt.Errorf("host name too long")
+		}
+		req = append(append(req, 3, byte(len(host))), host...)
+	}
+	return append(req, byte(port>>8), byte(port)), nil
+}
+
+// socksConnect runs the SOCKS5 handshake on c for cfg.addr.
+func (cfg *config) socksConnect(c net.Conn, deadline time.Time) error {
+	c.SetDeadline(deadline)
+	if _, err := c.Write([]byte{5, 1, 0}); err != nil {
+		return err
+	}
+	var m [2]byte
+	if _, err := io.ReadFull(c, m[:]); err != nil {
+		return fmt.Errorf("socks5 method: %w", err)
+	}
+	if m[0] != 5 || m[1] != 0 {
+		return fmt.Errorf("socks5: method %d refused", m[1])
+	}
+	if _, err := c.Write(cfg.connect); err != nil {
+		return err
+	}
+	var rep [4]byte
+	if _, err := io.ReadFull(c, rep[:]); err != nil {
+		return fmt.Errorf("socks5 reply: %w", err)
+	}
+	if rep[1] != 0 {
+		return fmt.Errorf("socks5: reply code %d", rep[1])
+	}
+	n := 0
+	switch rep[3] {
+	case 1:
+		n = 4
+	case 4:
+		n = 16
+	case 3:
+		var l [1]byte
+		if _, err := io.ReadFull(c, l[:]); err != nil {
+			return err
+		}
+		n = int(l[0])
+	default:
+		return fmt.Errorf("socks5: address type %d", rep[3])
+	}
+	if _, err := io.ReadFull(c, make([]byte, n+2)); err != nil {
+		return fmt.Errorf("socks5 reply: %w", err)
+	}
+	return nil
 }
 
 // closeWrite ends the sending direction: close_notify and FIN with TLS.
@@ -98,6 +187,7 @@ func main() {
 	flag.BoolVar(&cfg.halfClose, "halfclose", true, "half-close (CloseWrite) after the request")
 	flag.BoolVar(&cfg.eof, "eof", true, "read the response until EOF (false: until -resp bytes)")
 	useTLS := flag.Bool("tls", false, "speak TLS (no verification, a full handshake per connection)")
+	flag.StringVar(&cfg.socks5, "socks5", "", "reach -addr through this SOCKS5 proxy HOST:PORT (no authentication)")
 	idle := flag.Int("idle", 0, "idle mode: open this many connections and hold them")
 	hold := flag.Duration("hold", 10*time.Second, "idle mode: how long to hold")
 	ramp := flag.Int("ramp", 500, "idle mode: connections opened concurrently per batch")
@@ -108,6 +198,17 @@ func main() {
 	}
 	if *useTLS {
 		cfg.tls = &tls.Config{InsecureSkipVerify: true, ClientSessionCache: nil, SessionTicketsDisabled: true}
+	}
+	if cfg.socks5 != "" {
+		if cfg.tls != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -socks5 and -tls do not go together")
+			os.Exit(2)
+		}
+		var err error
+		if cfg.connect, err = socksRequest(cfg.addr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -addr:", err)
+			os.Exit(2)
+		}
 	}
 	if *idle > 0 {
 		idleMode(cfg, *idle, *hold, *ramp)
