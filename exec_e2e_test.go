@@ -573,6 +573,8 @@ func TestExecUsage(t *testing.T) {
 		{[]string{"-c", "cat", "--send-only"}, "--send-only is about stdin and stdout"},
 		{[]string{"-e", "cat", "--pty", "--exec-stderr"}, "exclude each other"},
 		{[]string{"-c", " "}, "-c needs a command"},
+		{[]string{"-c", "cat", "--broker"}, "--broker is about stdin and stdout"},
+		{[]string{"-e", "cat", "--raw"}, "--raw is about stdin and stdout"},
 		{[]string{"-e", ""}, "-e needs a program"},
 	} {
 		_, stderr, st := runGNC(t, opts{}, append([]string{"-l", "-v", "127.0.0.1", "0"}, c.args...)...)
