@@ -576,7 +576,7 @@ func newApp(u *ui.UI) *cli.App {
 		Commands: []*cli.Command{{
 			Name:      "relay",
 			Usage:     "forward between two endpoints",
-			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, proxy, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080",
+			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, proxy, exec:COMMAND, echo:, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080\n           gnc relay listen:8080 exec:./handler,stderr",
 			Flags:     rl,
 			Action:    func(c *cli.Context) error { return relayAction(c, u, rl) },
 		}},

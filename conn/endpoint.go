@@ -138,7 +138,7 @@ var schemes = []*scheme{
 // reported as such rather than taken for host names.
 var planned = []string{"unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks4"}
 
-const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT, proxy or - (stdio), with options after commas: "listen:8080,ipv4"`
+const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT, proxy, exec:COMMAND, echo: or - (stdio), with options after commas: "listen:8080,ipv4"`
 
 // ParseEndpoint reads a relay endpoint: "-" or "stdio" for standard I/O,
 // "HOST:PORT" or "tcp:HOST:PORT" to connect (through proxies with
