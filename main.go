@@ -34,6 +34,8 @@ func main() {
 func ncFlags() []cli.Flag {
 	return slices.Concat([]cli.Flag{
 		&cli.BoolFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen for a connection instead of connecting"},
+		&cli.BoolFlag{Name: "udp", Aliases: []string{"u"}, Usage: "UDP instead of TCP: each read of stdin is one datagram, each datagram received goes to stdout whole; with -l the first sender is the peer, with -l -k every sender has a session"},
+		&cli.BoolFlag{Name: "unix", Aliases: []string{"U"}, Usage: "a Unix-domain socket instead of TCP: gnc -U PATH, gnc -lU PATH (@NAME: abstract, on Linux); with -u, a datagram socket"},
 		&cli.StringFlag{Name: "port", Aliases: []string{"p"}, Usage: "`PORT` to listen on (with -l), or source port to connect from"},
 		&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "`ADDR` to listen on (with -l), or source address to connect from"},
 		&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "with -l, serve clients concurrently until interrupted"},
@@ -262,7 +264,7 @@ func newApp(u *ui.UI) *cli.App {
 	return &cli.App{
 		Name:      "gnc",
 		Usage:     "netcat, done right: connect, listen, relay and dump TCP",
-		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc relay [flags] FROM TO",
+		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc -U [flags] PATH\ngnc -lU [flags] PATH\ngnc relay [flags] FROM TO",
 		Version:   version(),
 		Flags:     nc,
 		Action:    func(c *cli.Context) error { return ncAction(c, u, nc) },
@@ -364,6 +366,9 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	o, err := tcpOptions(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool("udp") || c.Bool("unix") {
+		return socketAction(c, u, o, args)
 	}
 	kl, err := keyLog()
 	if err != nil {
@@ -515,6 +520,7 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		defer kl.Close()
 		def.KeyLog = kl
 	}
+	def.MaxSessions, def.Admit, def.OnDrop = c.Int("max-conns"), acl.Check, u.DatagramDropped
 	var eps [2]relay.Endpoint
 	for i, a := range args {
 		if eps[i], err = conn.ParseEndpoint(c.Context, a, def); err != nil {
@@ -544,6 +550,7 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		Admit:  acl.Check,
 		Notify: u.Event,
 	}
+	datagramDefaults(c, s)
 	// A relay on standard I/O is a session, as in nc mode: a signal ends
 	// it at once. A relay between network endpoints is a service, which a
 	// service manager stops cleanly: it drains.
@@ -597,4 +604,167 @@ func serve(s *relay.Server, graceful bool) error {
 		return ui.Signaled(first)
 	}
 	return err
+}
+
+// socketAction is nc mode with -u (UDP) or -U (a Unix-domain socket): the
+// session of TCP's connect and listen modes, on the endpoint the two
+// flags choose.
+func socketAction(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
+	udp, unix, listen, keep := c.Bool("udp"), c.Bool("unix"), c.Bool("listen"), c.Bool("keep-open")
+	if err := socketFlagsCheck(c, udp, unix, listen, keep); err != nil {
+		return err
+	}
+	if c.Bool("zero") {
+		return udpScan(c, u, o, args)
+	}
+	var other relay.Endpoint
+	switch {
+	case unix:
+		if len(args) != 1 {
+			return ui.Usagef(`as in "gnc -U /var/run/docker.sock" or "gnc -lU /tmp/gnc.sock"`, "-U takes one path, not %d arguments", len(args))
+		}
+		if listen {
+			l, err := conn.ListenUnix(args[0], conn.UnixListenOptions{Datagram: udp})
+			if err != nil {
+				return err
+			}
+			l.OnDrop = u.DatagramDropped
+			other = l
+			break
+		}
+		d, err := conn.NewUnixDialer(args[0], udp)
+		if err != nil {
+			return err
+		}
+		d.Timeout = duration(c, "wait")
+		other = d
+	case listen:
+		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
+		if err != nil {
+			return err
+		}
+		l, err := conn.ListenUDP(c.Context, host, port, o, !keep)
+		if err != nil {
+			return err
+		}
+		l.MaxSessions, l.OnDrop = c.Int("max-conns"), u.DatagramDropped
+		other = l
+	default:
+		host, port, err := conn.ParseUDPTarget(args)
+		if err != nil {
+			return err
+		}
+		d, err := conn.NewUDPDialer(host, port, o)
+		if err != nil {
+			return err
+		}
+		d.Source = c.String("source")
+		if p := c.String("port"); p != "" {
+			if d.SourcePort, err = conn.ParsePort(p, "udp", false); err != nil {
+				return err
+			}
+		}
+		other = d
+	}
+	stdio := conn.NewStdio(conn.StdioOptions{
+		CRLF:     c.Bool("crlf"),
+		RecvOnly: c.Bool("recv-only"),
+		SendOnly: c.Bool("send-only"),
+		Shared:   keep,
+	})
+	defer stdio.Close()
+	s := &relay.Server{
+		From:     stdio,
+		To:       other,
+		Keep:     keep,
+		MaxConns: c.Int("max-conns"),
+		Options: relay.Options{
+			NoShutdown: c.Bool("no-shutdown"),
+			Idle:       duration(c, "idle-timeout"),
+			Wait:       duration(c, "wait"),
+			Linger:     linger(c),
+		},
+		Notify: u.Event,
+	}
+	if udp && !c.IsSet("q") && c.IsSet("wait") && duration(c, "wait") == 0 {
+		// nc -u -w0: send stdin and go, as nc.openbsd does.
+		s.Options.Linger = -1
+	}
+	if udp && listen && keep {
+		datagramDefaults(c, s)
+	}
+	return runServer(c, u, s, false)
+}
+
+// socketFlagsCheck refuses the flags that mean nothing with -u or -U.
+func socketFlagsCheck(c *cli.Context, udp, unix, listen, keep bool) error {
+	if keep && !listen {
+		return ui.Usagef(`"gnc -l -k PORT" serves many clients; to reconnect, use "gnc relay -k"`, "-k works with -l only")
+	}
+	if c.Bool("tls") {
+		return ui.Usagef("TLS runs over TCP: leave out -u and -U", "--tls does not work with -u or -U")
+	}
+	if _, err := tlsOptions(c, nil); err != nil {
+		return err
+	}
+	if !unix {
+		return nil
+	}
+	for _, f := range []struct{ name, flag string }{{"zero", "-z"}, {"port", "-p"}, {"source", "-s"}, {"4", "-4"}, {"6", "-6"}, {"nodns", "-n"}} {
+		if c.IsSet(f.name) {
+			return ui.Usagef(`-U takes a path, as in "gnc -U /tmp/app.sock"`, "%s means nothing with -U", f.flag)
+		}
+	}
+	if udp && keep {
+		return ui.Usagef(`serve one sender with "gnc -lUu PATH", or use UDP for many: "gnc -lu -k PORT"`, "-k does not work with -U -u: a datagram Unix listener serves one sender")
+	}
+	return nil
+}
+
+// datagramDefaults gives a server with a UDP side UDP's own defaults,
+// unless the flags say otherwise: its pairings end after conn.UDPIdle
+// without a datagram (UDP has no end of file, so a session whose sender
+// went away ends only so), and a signal lets them drain for a second, for
+// the replies in flight, not for an end that will not come.
+func datagramDefaults(c *cli.Context, s *relay.Server) {
+	for _, e := range []relay.Endpoint{s.From, s.To} {
+		switch e.(type) {
+		case *conn.UDPListener, *conn.UDPDialer:
+			if !c.IsSet("idle-timeout") {
+				s.Options.Idle = conn.UDPIdle
+			}
+			if !c.IsSet("drain") && s.Drain > udpDrain {
+				s.Drain = udpDrain
+			}
+		}
+	}
+}
+
+// udpDrain is how long a relay with a UDP side drains on a signal, unless
+// --drain says otherwise.
+const udpDrain = time.Second
+
+// udpScan is -z -u: which ports refuse a datagram (closed) and which do
+// not (open, or open|filtered when nothing came back).
+func udpScan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
+	if len(args) < 2 {
+		return ui.Usagef(`as in "gnc -zu example.com 53 123 161-162"`, "-z needs a host and at least one port")
+	}
+	ports, err := conn.ParsePortList(args[1:])
+	if err != nil {
+		return err
+	}
+	d := &conn.UDPDialer{TCPOptions: o, Host: args[0]}
+	wait := time.Second
+	if c.IsSet("wait") {
+		wait = duration(c, "wait")
+	}
+	notClosed, err := conn.ScanUDP(c.Context, d, ports, 64, wait, u.UDPScanResult)
+	if err != nil {
+		return err
+	}
+	if notClosed == 0 {
+		return ui.Quiet(ui.ExitFailure)
+	}
+	return nil
 }

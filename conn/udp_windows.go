@@ -1,0 +1,21 @@
+package conn
+
+import (
+	"os"
+	"syscall"
+)
+
+// msgTrunc is the flag of a datagram that did not fit the buffer; zero
+// where the platform has none.
+const msgTrunc = 0
+
+// canWaitRead is false: Windows has no readiness to wait for without
+// reading, so a copy reads an idle UDP socket with its buffer lent.
+const canWaitRead = false
+
+func (c *UDPConn) tryRead(fd uintptr) bool { return true }
+
+// connectFD connects a socket to sa.
+func connectFD(fd uintptr, sa syscall.Sockaddr) error {
+	return os.NewSyscallError("connect", syscall.Connect(syscall.Handle(fd), sa))
+}
