@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -131,7 +132,9 @@ func (d *UDPDialer) Dial(ctx context.Context) (*UDPConn, error) {
 	for _, ip := range ips {
 		c, err := dialer.DialContext(ctx, udpNetwork(d.TCPOptions), net.JoinHostPort(ip.String(), strconv.Itoa(d.Port)))
 		if err == nil {
-			return newUDPConn(c.(*net.UDPConn), d.Host, d.Port), nil
+			uc := c.(*net.UDPConn)
+			uc.SetReadBuffer(dialBuffer)
+			return newUDPConn(uc, d.Host, d.Port), nil
 		}
 		derr.Attempts = append(derr.Attempts, Attempt{IP: ip, Err: err})
 		if ctx.Err() != nil {
@@ -152,15 +155,35 @@ type UDPConn struct {
 	host string // as typed, for errors
 	port int
 
-	// A datagram WaitRead has taken from the socket, for the next Read:
-	// waiting through the descriptor and reading in the same step keeps
-	// an idle socket from holding a buffer, at one system call per
-	// datagram. Only the copy reading the conn uses these.
-	rc      syscall.RawConn
-	pending *[]byte
-	pn      int
-	perr    error
-	tryFn   func(fd uintptr) bool // tryRead, made once
+	// The datagrams WaitRead has taken from the socket, for the next
+	// reads: waiting through the descriptor and reading in the same step
+	// keeps an idle socket from holding a buffer, and takes every datagram
+	// already there in one system call where the platform has recvmmsg.
+	// Only the copy reading the conn uses them.
+	rc    syscall.RawConn
+	rx    rxQueue
+	tryFn func(fd uintptr) bool // tryRead, made once
+}
+
+// rxQueue holds the datagrams a UDPConn's WaitRead took, in lent buffers.
+type rxQueue struct {
+	bufs  [relay.DatagramBatch]*[]byte
+	sizes [relay.DatagramBatch]int
+	head  int
+	n     int
+	err   error // met after the datagrams queued: for the read after them
+	want  int   // how many to ask for next: about twice the last batch
+}
+
+// pop hands over the next queued datagram into p.
+func (q *rxQueue) pop(p []byte) int {
+	bp := q.bufs[q.head]
+	n := copy(p, (*bp)[:q.sizes[q.head]])
+	dgramBufs.Put(bp)
+	q.bufs[q.head] = nil
+	q.head++
+	q.n--
+	return n
 }
 
 func newUDPConn(c *net.UDPConn, host string, port int) *UDPConn {
@@ -177,14 +200,12 @@ func (c *UDPConn) MaxDatagram() int { return MaxDatagram }
 
 // Read returns the next datagram, whole when p holds 64 KiB.
 func (c *UDPConn) Read(p []byte) (int, error) {
-	if bp := c.pending; bp != nil {
-		n, err := copy(p, (*bp)[:c.pn]), c.perr
-		c.pending, c.perr = nil, nil
-		dgramBufs.Put(bp)
-		if err != nil {
-			err = &net.OpError{Op: "read", Net: "udp", Source: c.c.LocalAddr(), Addr: c.c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
-		}
-		return n, c.refused(err)
+	if c.rx.n > 0 {
+		return c.rx.pop(p), nil
+	}
+	if err := c.rx.err; err != nil {
+		c.rx.err = nil
+		return 0, c.opError("read", err)
 	}
 	n, err := c.c.Read(p)
 	return n, c.refused(err)
@@ -196,14 +217,93 @@ func (c *UDPConn) Write(p []byte) (int, error) {
 	return n, c.refused(err)
 }
 
-// WaitRead waits for the next datagram and takes it from the socket for
-// the next Read (see relay.ReadWaiter), so that a copy waiting on an idle
-// socket holds no buffer.
+// ReadDatagrams hands over the datagrams WaitRead took, or with wait
+// reads the next one (see relay.DatagramReader).
+func (c *UDPConn) ReadDatagrams(bufs [][]byte, sizes []int, wait bool) (int, error) {
+	n := 0
+	for n < len(bufs) && c.rx.n > 0 {
+		sizes[n] = c.rx.pop(bufs[n])
+		n++
+	}
+	if n > 0 {
+		return n, nil
+	}
+	if err := c.rx.err; err != nil {
+		c.rx.err = nil
+		return 0, c.opError("read", err)
+	}
+	if !wait {
+		return 0, nil
+	}
+	k, err := c.c.Read(bufs[0])
+	if err != nil {
+		return 0, c.refused(err)
+	}
+	sizes[0] = k
+	return 1, nil
+}
+
+// WriteDatagrams sends each of ds as a datagram, in one system call where
+// the platform has sendmmsg (see relay.DatagramWriter).
+func (c *UDPConn) WriteDatagrams(ds [][]byte) (int, error) {
+	if !batchIO || c.rc == nil {
+		for i, d := range ds {
+			if _, err := c.Write(d); err != nil {
+				return i, err
+			}
+		}
+		return len(ds), nil
+	}
+	n, err := sendDatagrams(c.rc, ds, netip.AddrPort{})
+	if err != nil {
+		return n, c.opError("write", err)
+	}
+	return n, nil
+}
+
+// opError names the socket's addresses in err, as net does, and turns a
+// refusal into nc's line.
+func (c *UDPConn) opError(op string, err error) error {
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		err = &net.OpError{Op: op, Net: "udp", Source: c.c.LocalAddr(), Addr: c.c.RemoteAddr(), Err: err}
+	}
+	return c.refused(err)
+}
+
+// WaitRead waits for the next datagram and takes it, with the others
+// already there, from the socket for the next reads (see
+// relay.ReadWaiter), so that a copy waiting on an idle socket holds no
+// buffer.
 func (c *UDPConn) WaitRead() error {
-	if c.rc == nil || c.pending != nil {
+	if c.rc == nil || c.rx.n > 0 || c.rx.err != nil {
 		return nil
 	}
 	return c.rc.Read(c.tryFn)
+}
+
+// tryRead takes what the socket has into c.rx; false means nothing yet
+// (the poller waits).
+func (c *UDPConn) tryRead(fd uintptr) bool {
+	q := &c.rx
+	q.want = max(min(q.want, relay.DatagramBatch), 1)
+	for i := range q.want {
+		q.bufs[i] = dgramBufs.Get().(*[]byte)
+	}
+	k, err := rxFill(fd, q.bufs[:q.want], q.sizes[:q.want])
+	for i := k; i < q.want; i++ {
+		dgramBufs.Put(q.bufs[i])
+		q.bufs[i] = nil
+	}
+	if err == syscall.EAGAIN {
+		return false
+	}
+	if err != nil {
+		q.err = os.NewSyscallError("read", err)
+	}
+	q.head, q.n = 0, k
+	q.want = 2 * k
+	return true
 }
 
 // refused turns the kernel's report of an ICMP port unreachable into the
@@ -279,6 +379,7 @@ func putBuf(bp *[]byte) {
 // else happens.
 type UDPListener struct {
 	c      *net.UDPConn
+	rc     syscall.RawConn // for batched writes; nil if the socket has none
 	desc   string
 	single bool
 
@@ -306,6 +407,7 @@ type UDPListener struct {
 	pending  chan *udpSession
 	told     map[netip.AddrPort]uint8 // drop reasons already told, per sender
 	stats    UDPListenerStats
+	queued   atomic.Int64 // bytes of buffers the sessions' queues hold
 }
 
 // UDPListenerStats counts what a session listener dropped.
@@ -323,9 +425,25 @@ type UDPListenerStats struct {
 // listener's backlog; a new sender beyond it is dropped.
 const MaxPending = 128
 
-// maxQueue is how many datagrams a session holds for its conn's Read; a
-// datagram that arrives with the queue full is dropped and counted.
-const maxQueue = 256
+// maxQueue is how many datagrams a session holds for its conn's Read, and
+// maxQueued how many bytes of buffers all the sessions of a listener hold
+// at once; a datagram that arrives beyond either is dropped and counted.
+// The queues let a burst wait while the copy that takes them is not
+// scheduled; the listener's bound keeps many flooded sessions from
+// taking memory without limit.
+const (
+	maxQueue  = 1024
+	maxQueued = 64 << 20
+)
+
+// The receive buffers asked of the kernel (which caps them at its
+// net.core.rmem_max): a listener's is shared by all its senders, and both
+// let a burst wait while the process is not scheduled, instead of being
+// dropped. Memory is taken only while datagrams wait.
+const (
+	listenBuffer = 4 << 20
+	dialBuffer   = 1 << 20
+)
 
 // batchSize is how many datagrams one read of a session listener's
 // socket may take.
@@ -363,12 +481,14 @@ func ListenUDP(ctx context.Context, host, port string, o TCPOptions, single bool
 		}
 		return nil, &BindError{Addr: shown, Port: p, Err: err}
 	}
+	pc.(*net.UDPConn).SetReadBuffer(listenBuffer)
 	desc := "udp-listen:" + net.JoinHostPort(host, port)
 	if host == "" {
 		desc = "udp-listen:" + port
 	}
+	rc, _ := pc.(*net.UDPConn).SyscallConn()
 	return &UDPListener{
-		c: pc.(*net.UDPConn), desc: desc, single: single,
+		c: pc.(*net.UDPConn), rc: rc, desc: desc, single: single,
 		closedCh: make(chan struct{}), done: make(chan struct{}), refs: 1,
 		sessions: make(map[netip.AddrPort]*udpSession),
 		pending:  make(chan *udpSession, MaxPending),
@@ -757,21 +877,33 @@ type udpSession struct {
 
 // push queues a copy of b, or drops it if the queue is full.
 func (s *udpSession) push(b []byte) {
+	bp := getBuf(len(b))
+	size := int64(cap(*bp))
 	s.mu.Lock()
-	if s.closed || s.q.n >= maxQueue {
+	if s.closed || s.q.n >= maxQueue || s.l.queued.Add(size) > maxQueued {
 		if !s.closed {
 			s.dropped++
 		}
+		if s.closed || s.q.n >= maxQueue {
+			size = 0 // not counted in
+		}
 		s.mu.Unlock()
+		s.l.queued.Add(-size)
+		putBuf(bp)
 		return
 	}
-	bp := getBuf(len(b))
 	s.q.push(bp, copy(*bp, b))
 	s.mu.Unlock()
 	select {
 	case s.ready <- struct{}{}:
 	default:
 	}
+}
+
+// release gives back a buffer the queue held.
+func (s *udpSession) release(bp *[]byte) {
+	s.l.queued.Add(-int64(cap(*bp)))
+	putBuf(bp)
 }
 
 // Read returns the next datagram from the sender, waiting for one.
@@ -782,7 +914,7 @@ func (s *udpSession) Read(p []byte) (int, error) {
 			bp, n := s.q.pop()
 			s.mu.Unlock()
 			m := copy(p, (*bp)[:n])
-			putBuf(bp)
+			s.release(bp)
 			return m, nil
 		}
 		if s.closed {
@@ -818,6 +950,54 @@ func (s *udpSession) Write(p []byte) (int, error) {
 	return s.l.c.WriteToUDPAddrPort(p, s.peer)
 }
 
+// ReadDatagrams returns the sender's queued datagrams, up to len(bufs),
+// waiting for one with wait (see relay.DatagramReader).
+func (s *udpSession) ReadDatagrams(bufs [][]byte, sizes []int, wait bool) (int, error) {
+	for {
+		s.mu.Lock()
+		if s.q.n > 0 {
+			n := 0
+			for ; n < len(bufs) && s.q.n > 0; n++ {
+				bp, k := s.q.pop()
+				sizes[n] = copy(bufs[n], (*bp)[:k])
+				s.release(bp)
+			}
+			s.mu.Unlock()
+			return n, nil
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		s.mu.Unlock()
+		if !wait {
+			return 0, nil
+		}
+		select {
+		case <-s.ready:
+		case <-s.done:
+		}
+	}
+}
+
+// WriteDatagrams sends each of ds to the sender, in one system call where
+// the platform has sendmmsg (see relay.DatagramWriter).
+func (s *udpSession) WriteDatagrams(ds [][]byte) (int, error) {
+	if !batchIO || s.l.rc == nil {
+		for i, d := range ds {
+			if _, err := s.Write(d); err != nil {
+				return i, err
+			}
+		}
+		return len(ds), nil
+	}
+	n, err := sendDatagrams(s.l.rc, ds, s.peer)
+	if err != nil {
+		return n, &net.OpError{Op: "write", Net: "udp", Source: s.l.c.LocalAddr(), Addr: s.raddr, Err: err}
+	}
+	return n, nil
+}
+
 // Close ends the session: a Read in progress returns, what is queued is
 // dropped, and the sender's next datagram makes a new session.
 func (s *udpSession) Close() error {
@@ -826,7 +1006,7 @@ func (s *udpSession) Close() error {
 		s.closed = true
 		for s.q.n > 0 {
 			bp, _ := s.q.pop()
-			putBuf(bp)
+			s.release(bp)
 		}
 		s.q = ring{}
 		s.mu.Unlock()

@@ -3,7 +3,10 @@
 package conn
 
 import (
+	"errors"
 	"net"
+	"net/netip"
+	"syscall"
 
 	"gnc/relay"
 )
@@ -12,4 +15,11 @@ import (
 // recvmmsg(2).
 func newBatchReader(c *net.UDPConn, n int) datagramReader {
 	return &oneReader{c: c, buf: make([]byte, relay.DatagramBuffer)}
+}
+
+// batchIO is false: datagrams go one per system call.
+const batchIO = false
+
+func sendDatagrams(rc syscall.RawConn, ds [][]byte, to netip.AddrPort) (int, error) {
+	return 0, errors.ErrUnsupported
 }

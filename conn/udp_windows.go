@@ -13,7 +13,8 @@ const msgTrunc = 0
 // reading, so a copy reads an idle UDP socket with its buffer lent.
 const canWaitRead = false
 
-func (c *UDPConn) tryRead(fd uintptr) bool { return true }
+// rxFill is never called: canWaitRead is false.
+func rxFill(fd uintptr, bufs []*[]byte, sizes []int) (int, error) { return 0, nil }
 
 // connectFD connects a socket to sa.
 func connectFD(fd uintptr, sa syscall.Sockaddr) error {

@@ -3,8 +3,10 @@ package relay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -168,5 +170,146 @@ func TestDatagramFromStream(t *testing.T) {
 	tc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := tc.Read(buf); err != io.EOF {
 		t.Fatalf("TCP side: read %d, %v; want EOF once the pairing closed", n, err)
+	}
+}
+
+// batchSource hands out datagrams numbered from 0, in batches of the
+// sizes given (as many as were "there" each time), then blocks until
+// closed; each datagram's first byte is its number mod 256 and its
+// length its number mod 300.
+type batchSource struct {
+	mu      sync.Mutex
+	batches []int
+	next    int
+	waits   int // WaitRead calls
+	nowaits int // reads without wait
+	closed  chan struct{}
+}
+
+func (s *batchSource) MaxDatagram() int { return 65507 }
+func (s *batchSource) WaitRead() error {
+	s.mu.Lock()
+	s.waits++
+	empty := len(s.batches) == 0
+	s.mu.Unlock()
+	if empty {
+		<-s.closed
+	}
+	return nil
+}
+func (s *batchSource) ReadDatagrams(bufs [][]byte, sizes []int, wait bool) (int, error) {
+	s.mu.Lock()
+	if !wait {
+		s.nowaits++
+	}
+	if len(s.batches) == 0 {
+		s.mu.Unlock()
+		if !wait {
+			return 0, nil
+		}
+		<-s.closed
+		return 0, net.ErrClosed
+	}
+	k := min(s.batches[0], len(bufs))
+	if s.batches[0] -= k; s.batches[0] == 0 {
+		s.batches = s.batches[1:]
+	}
+	for i := range k {
+		n := s.next
+		s.next++
+		sizes[i] = n % 300
+		for j := range sizes[i] {
+			bufs[i][j] = byte(n)
+		}
+	}
+	s.mu.Unlock()
+	return k, nil
+}
+func (s *batchSource) Read(p []byte) (int, error)  { return 0, errors.New("Read called") }
+func (s *batchSource) Write(p []byte) (int, error) { return len(p), nil }
+func (s *batchSource) Close() error {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+	return nil
+}
+
+// batchSink records every datagram written, and the batches.
+type batchSink struct {
+	mu      sync.Mutex
+	got     [][]byte
+	batches []int
+	more    chan struct{}
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func (s *batchSink) MaxDatagram() int { return 65507 }
+func (s *batchSink) WriteDatagrams(ds [][]byte) (int, error) {
+	s.mu.Lock()
+	for _, d := range ds {
+		s.got = append(s.got, bytes.Clone(d))
+	}
+	s.batches = append(s.batches, len(ds))
+	s.mu.Unlock()
+	select {
+	case s.more <- struct{}{}:
+	default:
+	}
+	return len(ds), nil
+}
+func (s *batchSink) Read(p []byte) (int, error) {
+	<-s.closed // nothing comes back: the test ends the pairing
+	return 0, net.ErrClosed
+}
+func (s *batchSink) Write(p []byte) (int, error) { return 0, errors.New("Write called") }
+func (s *batchSink) Close() error                { s.once.Do(func() { close(s.closed) }); return nil }
+
+// TestDatagramBatches: between a DatagramReader and a DatagramWriter the
+// copy moves what each read returns in one write, in order, whatever the
+// batches' sizes (one, a full batch, more than a batch), and counts them.
+func TestDatagramBatches(t *testing.T) {
+	src := &batchSource{batches: []int{1, 1, 2, 5, 32, 100, 3, 64, 52, 1}, closed: make(chan struct{})}
+	total := 0
+	for _, b := range src.batches {
+		total += b
+	}
+	sink := &batchSink{more: make(chan struct{}, 1), closed: make(chan struct{})}
+	done := make(chan Result, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- Pair(ctx, src, sink, Options{}) }()
+	deadline := time.After(10 * time.Second)
+	for {
+		sink.mu.Lock()
+		n := len(sink.got)
+		sink.mu.Unlock()
+		if n >= total {
+			break
+		}
+		select {
+		case <-sink.more:
+		case <-deadline:
+			t.Fatalf("%d of %d datagrams after 10s", n, total)
+		}
+	}
+	cancel()
+	r := <-done
+	for i, d := range sink.got {
+		if len(d) != i%300 || len(d) > 0 && d[0] != byte(i) {
+			t.Fatalf("datagram %d: %d bytes, first %v", i, len(d), d[:min(1, len(d))])
+		}
+	}
+	if r.Datagrams[Forward] != int64(total) {
+		t.Errorf("Datagrams[Forward] = %d, want %d", r.Datagrams[Forward], total)
+	}
+	for _, b := range sink.batches {
+		if b > DatagramBatch {
+			t.Fatalf("a batch of %d, over %d", b, DatagramBatch)
+		}
+	}
+	if len(sink.batches) >= total {
+		t.Errorf("%d writes for %d datagrams: no batching", len(sink.batches), total)
 	}
 }

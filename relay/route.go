@@ -99,6 +99,13 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 			rt = buffered(src) // splice knows no datagram boundaries
 		}
 		defer func() { p.countDatagrams(d, c.count) }()
+		br, okR := r.(DatagramReader)
+		bw, okW := w.(DatagramWriter)
+		if okR && okW {
+			c.hook(viaBuffer)
+			err := c.batches(br, bw)
+			return c.n, err
+		}
 	}
 	if rt < viaPipe {
 		c.hook(rt)
