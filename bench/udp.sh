@@ -5,9 +5,14 @@
 # 1. forwarder: 64-byte datagrams from one client through a UDP relay to a
 #    UDP echo backend (bench/cmd/udpload -mode echo); bench/cmd/udpload
 #    -mode rate offers a paced rate for STEP per step and finds the highest
-#    rate with under 1% lost (doubling, then bisecting). Relays:
+#    rate with under 1% lost (doubling, then bisecting), median of
+#    FWD_ROUNDS interleaved rounds; and each relay's CPU time per datagram
+#    at CPU_RATE. Relays:
 #      gnc             gnc relay udp-listen:127.0.0.1:RP udp:127.0.0.1:PORT
 #      socat-listen    socat UDP-LISTEN:RP,fork UDP:...   (a child per client)
+#      socat-listen-4m the same with rcvbuf=4194304 on both sockets, as gnc asks
+#                      of its own (the kernel's default, 208 KiB, overflows
+#                      in bursts long before socat runs out of CPU)
 #      socat-recvfrom  socat -T 0.2 UDP-RECVFROM:RP,fork UDP:... (a child per
 #                      datagram, each gone 0.2 s after its reply; rates
 #                      tried up to 64,000/s to bound the processes)
@@ -22,25 +27,27 @@
 #    same sender and receiver (gnc), median of RUNS.
 #
 # Usage: bench/udp.sh            (from any directory)
-# Env:   SECTIONS ("forwarder sessions unix relayunix")  STEP (2s)
-#        RELAYS ("gnc socat-listen socat-recvfrom ncat")  SESSIONS (1000)
+# Env:   SECTIONS ("forwarder sessions unix relayunix")  STEP (1s)  FWD_ROUNDS (3)  CPU_RATE (10000)
+#        RELAYS ("gnc socat-listen socat-listen-4m socat-recvfrom ncat")  SESSIONS (1000)
 #        UNIX_BYTES (4G)  RELAY_BYTES (2G)  RUNS (3)  PRODUCER (dd)
-#        QUICK=1 -> STEP=1s UNIX_BYTES=512M RELAY_BYTES=256M RUNS=1 SESSIONS=200
+#        QUICK=1 -> FWD_ROUNDS=1 UNIX_BYTES=512M RELAY_BYTES=256M RUNS=1 SESSIONS=200
 # Output: Markdown on stdout, progress on stderr.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ "${QUICK:-0}" = 1 ]; then
-	: "${STEP:=1s}" "${UNIX_BYTES:=512M}" "${RELAY_BYTES:=256M}" "${RUNS:=1}" "${SESSIONS:=200}"
+	: "${FWD_ROUNDS:=1}" "${UNIX_BYTES:=512M}" "${RELAY_BYTES:=256M}" "${RUNS:=1}" "${SESSIONS:=200}"
 fi
-STEP=${STEP:-2s}
+STEP=${STEP:-1s}
+FWD_ROUNDS=${FWD_ROUNDS:-3}
 UNIX_BYTES=$(to_bytes "${UNIX_BYTES:-4G}") || exit 2
 RELAY_BYTES=$(to_bytes "${RELAY_BYTES:-2G}") || exit 2
 RUNS=${RUNS:-3}
 SESSIONS=${SESSIONS:-1000}
+CPU_RATE=${CPU_RATE:-10000}
 PRODUCER=${PRODUCER:-dd}
-read -r -a RELAYS <<<"${RELAYS:-gnc socat-listen socat-recvfrom ncat}"
+read -r -a RELAYS <<<"${RELAYS:-gnc socat-listen socat-listen-4m socat-recvfrom ncat}"
 read -r -a SECTIONS <<<"${SECTIONS:-forwarder sessions unix relayunix}"
 T=120 # bound for one transfer or one search
 
@@ -104,6 +111,7 @@ udp_relay_cmd() { # NAME RP TARGETPORT -> XCMD
 	case $1 in
 	gnc) XCMD=("$GNC" relay "udp-listen:127.0.0.1:$2" "udp:127.0.0.1:$3") ;;
 	socat-listen) XCMD=(socat -T 30 "UDP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" "UDP:127.0.0.1:$3") ;;
+	socat-listen-4m) XCMD=(socat -T 30 "UDP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr,rcvbuf=4194304" "UDP:127.0.0.1:$3,rcvbuf=4194304") ;;
 	socat-recvfrom) XCMD=(socat -T 0.2 "UDP-RECVFROM:$2,bind=127.0.0.1,fork" "UDP:127.0.0.1:$3") ;;
 	ncat) XCMD=(ncat -u -l -k 127.0.0.1 "$2" --sh-exec "ncat -u 127.0.0.1 $3") ;;
 	*) return 1 ;;
@@ -115,6 +123,7 @@ udp_relay_label() {
 	none) echo "no relay (udpload to the echo backend)" ;;
 	gnc) echo "gnc relay udp-listen: udp:" ;;
 	socat-listen) echo "socat UDP-LISTEN,fork UDP: (a child per client)" ;;
+	socat-listen-4m) echo "socat UDP-LISTEN,fork,rcvbuf=4194304 UDP:,rcvbuf=4194304 (the same, with gnc's 4 MiB receive buffers)" ;;
 	socat-recvfrom) echo "socat UDP-RECVFROM,fork UDP: (a child per datagram)" ;;
 	ncat) echo "ncat -u -l -k --sh-exec 'ncat -u' (a process pair per client)" ;;
 	esac
@@ -143,6 +152,17 @@ start_udp_relay() {
 	return 1
 }
 
+# relay_ticks NAME: CPU ticks (user + system) of the relay and every
+# process under it now; 0 for no relay.
+relay_ticks() {
+	local p t=0
+	[ "$1" = none ] || [ -z "${RELAY_PID:-}" ] && { echo 0; return; }
+	for p in $(descendants "$RELAY_PID"); do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo "$t"
+}
+
 stop_udp_relay() {
 	local kids p
 	kids=$([ -n "${RELAY_PID:-}" ] && descendants "$RELAY_PID" | tail -n +2)
@@ -155,48 +175,73 @@ stop_udp_relay() {
 
 # ---- 1. forwarder rate -------------------------------------------------------------
 
+# fwd_search NAME ROUND: one rate search (and, in the first round, the CPU
+# measurement) through relay NAME; results in BESTS, STEPS, NOTE, CPU.
+fwd_search() {
+	local r=$1 round=$2 port=$ECHO_PORT limit=4000000 start=2000 j b t0 t1 sent
+	if [ "$r" != none ]; then
+		if ! start_udp_relay "$r" "$ECHO_PORT"; then
+			NOTE[$r]+="round $round: did not start; "
+			return
+		fi
+		port=$RELAY_PORT
+	fi
+	log "forwarder round $round: $r"
+	[ "$r" = socat-recvfrom ] && limit=64000 # a process per datagram: bound the processes
+	case $r in socat-recvfrom | ncat) start=250 ;; esac
+	j=$(timeout "$T" "$BIN/udpload" -mode rate -addr "127.0.0.1:$port" -size 64 -step "$STEP" -start "$start" -limit "$limit" -bisect 4 \
+		-stdin=false -max "${T}s" </dev/null 2>"$tmp/udpload.err" {ECHO_FD}>&- | tail -1)
+	log "  $(tr '\n' ';' <"$tmp/udpload.err" | sed 's/udpload: //g' | head -c 300)"
+	b=$(jget "$j" best)
+	BESTS[$r]+="${b:-0} "
+	STEPS[$r]="$(sed 's/udpload: //' "$tmp/udpload.err" | awk '{printf "%s%s", sep, $1 " " $NF; sep = ", "}')"
+	[ -z "$b" ] && NOTE[$r]+="round $round: no result ($(tail -c 120 "$tmp/udpload.err")); "
+	if ((round == 1)); then
+		# CPU per datagram at a rate every relay that works at all can
+		# carry: a new client, warmed up, then CPU_RATE/s for 3 s.
+		t0=$(relay_ticks "$r")
+		j=$(timeout 60 "$BIN/udpload" -mode rate -addr "127.0.0.1:$port" -size 64 -step 3s -start "$CPU_RATE" -limit "$CPU_RATE" -bisect 0 \
+			-stdin=false -max 60s </dev/null 2>/dev/null {ECHO_FD}>&- | tail -1)
+		t1=$(relay_ticks "$r")
+		sent=$(sed -n 's/.*"sent":\([0-9]*\).*/\1/p' <<<"$j")
+		CPU[$r]=$(awk -v t="$((t1 - t0))" -v n="${sent:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.1f\n", t * 1e6 / hz / n }')
+		CPULOSS[$r]=$(sed -n 's/.*"loss":\([0-9.e-]*\).*/\1/p' <<<"$j")
+	fi
+	[ "$r" != none ] && stop_udp_relay
+}
+
 if has_section forwarder; then
 	start_echo || exit 1
-	declare -A BEST LOSS STEPS NOTE
-	for r in none "${RELAYS[@]}"; do
-		port=$ECHO_PORT
-		if [ "$r" != none ]; then
-			if ! start_udp_relay "$r" "$ECHO_PORT"; then
-				NOTE[$r]="did not start"
-				continue
-			fi
-			port=$RELAY_PORT
-		fi
-		log "forwarder: $r"
-		limit=4000000
-		[ "$r" = socat-recvfrom ] && limit=64000 # a process per datagram: bound the processes
-		j=$(timeout "$T" "$BIN/udpload" -mode rate -addr "127.0.0.1:$port" -size 64 -step "$STEP" -start 2000 -limit "$limit" -bisect 4 \
-			-stdin=false -max "${T}s" </dev/null 2>"$tmp/udpload.err" {ECHO_FD}>&- | tail -1)
-		log "  $(grep -c . "$tmp/udpload.err") steps: $(tr '\n' ';' <"$tmp/udpload.err" | sed 's/udpload: //g' | head -c 400)"
-		BEST[$r]=$(jget "$j" best)
-		LOSS[$r]=$(jget "$j" best_loss)
-		STEPS[$r]=$(sed 's/udpload: //' "$tmp/udpload.err" | awk '{printf "%s%s", sep, $1 " " $NF; sep = ", "}')
-		[ -z "${BEST[$r]}" ] && NOTE[$r]="no result: $(tail -c 200 "$tmp/udpload.err")"
-		[ "${BEST[$r]:-0}" = 0 ] && NOTE[$r]="lost 1% or more already at the lowest rate tried"
-		[ "$r" != none ] && stop_udp_relay
+	declare -A BESTS BEST STEPS NOTE CPU CPULOSS
+	for ((round = 1; round <= FWD_ROUNDS; round++)); do
+		for r in none "${RELAYS[@]}"; do
+			fwd_search "$r" "$round"
+		done
 	done
 	stop_echo
+	for r in none "${RELAYS[@]}"; do
+		# shellcheck disable=SC2086
+		BEST[$r]=$(median ${BESTS[$r]:-})
+	done
 	# the best socat form is the one compared with
-	sb=0
-	for r in socat-listen socat-recvfrom; do
+	sb=0 sbest=""
+	for r in socat-listen socat-listen-4m socat-recvfrom; do
 		awk -v a="${BEST[$r]:-0}" -v b="$sb" 'BEGIN{exit !(a > b)}' && sb=${BEST[$r]} sbest=$r
 	done
 	echo "## UDP forwarder: 64-byte datagrams, one client"
 	echo
-	echo "\`bench/cmd/udpload -mode rate\`: one client socket offers a paced rate for $STEP per step (sendmmsg batches) and counts the echoes of the backend (\`udpload -mode echo\`, recvmmsg/sendmmsg); a datagram counts only if it comes back whole, of its own step, and alone (two merged into one count as lost). Doubling from 2,000/s, then bisecting 4 times: the highest rate with under 1% lost."
+	echo "\`bench/cmd/udpload -mode rate\`: one client socket offers a paced rate for $STEP per step (sendmmsg batches) and counts the echoes of the backend (\`udpload -mode echo\`, recvmmsg/sendmmsg); a datagram counts only if it comes back whole, of its own step, and alone (two merged into one count as lost). Doubling from 2,000/s (250/s for ncat and socat UDP-RECVFROM), then bisecting 4 times: the highest rate with under 1% lost; the median of $FWD_ROUNDS interleaved rounds."
 	echo
-	echo "| path | datagrams/s, < 1% lost | loss there | gnc x this | steps (rate/s loss) |"
-	echo "|---|---:|---:|---:|---|"
+	echo "| path | datagrams/s, < 1% lost (median) | rounds | gnc x this | CPU µs per datagram at $CPU_RATE/s (loss) | last round's steps (rate/s loss) |"
+	echo "|---|---:|---|---:|---:|---|"
 	for r in none "${RELAYS[@]}"; do
-		echo "| $(udp_relay_label "$r") | ${BEST[$r]:-n/a} | ${LOSS[$r]:-} | $(ratio "${BEST[gnc]:-}" "${BEST[$r]:-}") | ${NOTE[$r]:-${STEPS[$r]:-}} |"
+		cpu="${CPU[$r]:-n/a} ($(printf '%.4f' "${CPULOSS[$r]:-1}"))"
+		[ "$r" = none ] && cpu="(udpload and echo only)"
+		echo "| $(udp_relay_label "$r") | ${BEST[$r]:-n/a} | ${BESTS[$r]:-} | $(ratio "${BEST[gnc]:-}" "${BEST[$r]:-}") | $cpu | ${NOTE[$r]:-}${STEPS[$r]:-} |"
 	done
 	echo
-	[ -n "${sbest:-}" ] && echo "socat's best form here: $(udp_relay_label "$sbest"); gnc x socat's best: $(ratio "${BEST[gnc]:-}" "$sb"); gnc x ncat: $(ratio "${BEST[gnc]:-}" "${BEST[ncat]:-}")."
+	echo "CPU µs per datagram: the relay's user and system time (summed over its processes: socat's and ncat's children too), from /proc, per datagram offered at $CPU_RATE/s for 3 s; each datagram crosses the relay twice (to the backend and back). \"gnc x this\" divides gnc's median rate by the row's."
+	[ -n "$sbest" ] && echo "socat's best form here: $(udp_relay_label "$sbest"); gnc x socat's best: $(ratio "${BEST[gnc]:-}" "$sb"); gnc x ncat: $(ratio "${BEST[gnc]:-}" "${BEST[ncat]:-}")."
 	echo
 fi
 

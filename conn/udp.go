@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,26 +341,38 @@ func (c *UDPConn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadl
 // dgramBufs lends buffers that hold any datagram whole.
 var dgramBufs = sync.Pool{New: func() any { b := make([]byte, relay.DatagramBuffer); return &b }}
 
-// smallBufs lends the buffers that queue small datagrams for a session.
-var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallDatagram); return &b }}
+// The buffers that queue datagrams for a session come in three sizes, so
+// that a queue of small datagrams (DNS, syslog, metrics, games) holds
+// little memory.
+const (
+	tinyDatagram  = 512
+	smallDatagram = 2048
+)
 
-// smallDatagram is the size up to which a queued datagram takes a small
-// buffer: most datagrams (DNS, syslog, metrics, games) fit.
-const smallDatagram = 2048
+var (
+	tinyBufs  = sync.Pool{New: func() any { b := make([]byte, tinyDatagram); return &b }}
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallDatagram); return &b }}
+)
 
 func getBuf(n int) *[]byte {
-	if n <= smallDatagram {
+	switch {
+	case n <= tinyDatagram:
+		return tinyBufs.Get().(*[]byte)
+	case n <= smallDatagram:
 		return smallBufs.Get().(*[]byte)
 	}
 	return dgramBufs.Get().(*[]byte)
 }
 
 func putBuf(bp *[]byte) {
-	if len(*bp) == smallDatagram {
+	switch len(*bp) {
+	case tinyDatagram:
+		tinyBufs.Put(bp)
+	case smallDatagram:
 		smallBufs.Put(bp)
-		return
+	default:
+		dgramBufs.Put(bp)
 	}
-	dgramBufs.Put(bp)
 }
 
 // UDPListener is an endpoint that receives datagrams on a bound UDP
@@ -432,7 +445,7 @@ const MaxPending = 128
 // scheduled; the listener's bound keeps many flooded sessions from
 // taking memory without limit.
 const (
-	maxQueue  = 1024
+	maxQueue  = 4096
 	maxQueued = 64 << 20
 )
 
@@ -442,7 +455,7 @@ const (
 // dropped. Memory is taken only while datagrams wait.
 const (
 	listenBuffer = 4 << 20
-	dialBuffer   = 1 << 20
+	dialBuffer   = 4 << 20
 )
 
 // batchSize is how many datagrams one read of a session listener's
@@ -757,9 +770,18 @@ func (l *UDPListener) read() {
 			l.mu.Unlock()
 			return
 		}
+		// Each session is woken once per batch, with all of its datagrams
+		// of the batch queued: its copy then moves them in one go.
+		var touched [batchSize]*udpSession
+		woken := touched[:0]
 		for i := range n {
 			b, from := br.datagram(i)
-			l.dispatch(b, from)
+			if s := l.dispatch(b, from); s != nil && !slices.Contains(woken, s) {
+				woken = append(woken, s)
+			}
+		}
+		for _, s := range woken {
+			s.wake()
 		}
 	}
 }
@@ -783,8 +805,9 @@ const (
 	dropBacklog
 )
 
-// dispatch queues one datagram for its sender's session.
-func (l *UDPListener) dispatch(b []byte, from netip.AddrPort) {
+// dispatch queues one datagram for its sender's session, and returns the
+// session to wake; nil when the datagram was dropped.
+func (l *UDPListener) dispatch(b []byte, from netip.AddrPort) *udpSession {
 	l.mu.Lock()
 	s := l.sessions[from]
 	var reason string
@@ -794,11 +817,12 @@ func (l *UDPListener) dispatch(b []byte, from netip.AddrPort) {
 	l.mu.Unlock()
 	if s != nil {
 		s.push(b)
-		return
+		return s
 	}
 	if reason != "" && l.OnDrop != nil {
 		l.OnDrop(net.UDPAddrFromAddrPort(unmapped(from)), reason)
 	}
+	return nil
 }
 
 // maxTold bounds the senders whose drops are remembered.
@@ -875,7 +899,8 @@ type udpSession struct {
 	once    sync.Once
 }
 
-// push queues a copy of b, or drops it if the queue is full.
+// push queues a copy of b, or drops it if the queue is full; the caller
+// wakes the reader.
 func (s *udpSession) push(b []byte) {
 	bp := getBuf(len(b))
 	size := int64(cap(*bp))
@@ -894,6 +919,10 @@ func (s *udpSession) push(b []byte) {
 	}
 	s.q.push(bp, copy(*bp, b))
 	s.mu.Unlock()
+}
+
+// wake tells the session's reader that datagrams are queued.
+func (s *udpSession) wake() {
 	select {
 	case s.ready <- struct{}{}:
 	default:
