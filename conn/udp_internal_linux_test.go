@@ -70,6 +70,9 @@ func TestUDPQueueFull(t *testing.T) {
 // from the socket to the session's Read and back out through its Write,
 // allocates nothing.
 func TestUDPSessionNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	l, err := ListenUDP(context.Background(), "127.0.0.1", "0", TCPOptions{}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +118,9 @@ func TestUDPSessionNoAllocs(t *testing.T) {
 // TestUDPConnNoAllocs: a connected UDP conn's WaitRead, Read and Write
 // allocate nothing.
 func TestUDPConnNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -143,5 +149,88 @@ func TestUDPConnNoAllocs(t *testing.T) {
 	roundTrip()
 	if a := testing.AllocsPerRun(200, roundTrip); a > 0 {
 		t.Fatalf("%.1f allocations per datagram, want none", a)
+	}
+}
+
+// TestUDPBatchNoAllocs: the batched calls the copy engine makes between
+// a session and a connected UDP conn allocate nothing.
+func TestUDPBatchNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	d := &UDPDialer{Host: "127.0.0.1", Port: peer.LocalAddr().(*net.UDPAddr).Port}
+	c, err := d.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := ListenUDP(context.Background(), "127.0.0.1", "0", TCPOptions{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.DialUDP("udp", nil, l.Addr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	client.Write([]byte("hello"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rw, err := l.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rw.(*udpSession)
+	defer s.Close()
+	bufs := make([][]byte, 4)
+	for i := range bufs {
+		bufs[i] = make([]byte, 65536)
+	}
+	sizes := make([]int, 4)
+	out := make([][]byte, 4)
+	buf := make([]byte, 65536)
+	c.Write([]byte("x"))
+	_, from, _ := peer.ReadFromUDPAddrPort(buf)
+	roundTrip := func() {
+		// client -> session -> c -> peer, and back.
+		if err := s.WaitRead(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.ReadDatagrams(bufs, sizes, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			out[i] = bufs[i][:sizes[i]]
+		}
+		if _, err := c.WriteDatagrams(out[:n]); err != nil {
+			t.Fatal(err)
+		}
+		k, _, _ := peer.ReadFromUDPAddrPort(buf)
+		peer.WriteToUDPAddrPort(buf[:k], from)
+		if err := c.WaitRead(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err = c.ReadDatagrams(bufs, sizes, true); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			out[i] = bufs[i][:sizes[i]]
+		}
+		if _, err := s.WriteDatagrams(out[:n]); err != nil {
+			t.Fatal(err)
+		}
+		k, _ = client.Read(buf)
+		client.Write(buf[:k])
+	}
+	roundTrip()
+	if a := testing.AllocsPerRun(200, roundTrip); a > 0 {
+		t.Fatalf("%.1f allocations per round trip, want none", a)
 	}
 }
