@@ -7,7 +7,7 @@
 #    -mode rate offers a paced rate for STEP per step and finds the highest
 #    rate with under 1% lost (doubling, then bisecting), median of
 #    FWD_ROUNDS interleaved rounds; and each relay's CPU time per datagram
-#    at CPU_RATE. Relays:
+#    at each of CPU_RATES. Relays:
 #      gnc             gnc relay udp-listen:127.0.0.1:RP udp:127.0.0.1:PORT
 #      socat-listen    socat UDP-LISTEN:RP,fork UDP:...   (a child per client)
 #      socat-listen-4m the same with rcvbuf=4194304 on both sockets, as gnc asks
@@ -27,7 +27,7 @@
 #    same sender and receiver (gnc), median of RUNS.
 #
 # Usage: bench/udp.sh            (from any directory)
-# Env:   SECTIONS ("forwarder sessions unix relayunix")  STEP (1s)  FWD_ROUNDS (3)  CPU_RATE (10000)
+# Env:   SECTIONS ("forwarder sessions unix relayunix")  STEP (1s)  FWD_ROUNDS (3)  CPU_RATES ("10000 50000")
 #        RELAYS ("gnc socat-listen socat-listen-4m socat-recvfrom ncat")  SESSIONS (1000)
 #        UNIX_BYTES (4G)  RELAY_BYTES (2G)  RUNS (3)  PRODUCER (dd)
 #        QUICK=1 -> FWD_ROUNDS=1 UNIX_BYTES=512M RELAY_BYTES=256M RUNS=1 SESSIONS=200
@@ -45,7 +45,7 @@ UNIX_BYTES=$(to_bytes "${UNIX_BYTES:-4G}") || exit 2
 RELAY_BYTES=$(to_bytes "${RELAY_BYTES:-2G}") || exit 2
 RUNS=${RUNS:-3}
 SESSIONS=${SESSIONS:-1000}
-CPU_RATE=${CPU_RATE:-10000}
+read -r -a CPU_RATES <<<"${CPU_RATES:-10000 50000}"
 PRODUCER=${PRODUCER:-dd}
 read -r -a RELAYS <<<"${RELAYS:-gnc socat-listen socat-listen-4m socat-recvfrom ncat}"
 read -r -a SECTIONS <<<"${SECTIONS:-forwarder sessions unix relayunix}"
@@ -197,22 +197,24 @@ fwd_search() {
 	STEPS[$r]="$(sed 's/udpload: //' "$tmp/udpload.err" | awk '{printf "%s%s", sep, $1 " " $NF; sep = ", "}')"
 	[ -z "$b" ] && NOTE[$r]+="round $round: no result ($(tail -c 120 "$tmp/udpload.err")); "
 	if ((round == 1)); then
-		# CPU per datagram at a rate every relay that works at all can
-		# carry: a new client, warmed up, then CPU_RATE/s for 3 s.
-		t0=$(relay_ticks "$r")
-		j=$(timeout 60 "$BIN/udpload" -mode rate -addr "127.0.0.1:$port" -size 64 -step 3s -start "$CPU_RATE" -limit "$CPU_RATE" -bisect 0 \
-			-stdin=false -max 60s </dev/null 2>/dev/null {ECHO_FD}>&- | tail -1)
-		t1=$(relay_ticks "$r")
-		sent=$(sed -n 's/.*"sent":\([0-9]*\).*/\1/p' <<<"$j")
-		CPU[$r]=$(awk -v t="$((t1 - t0))" -v n="${sent:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) print "n/a"; else printf "%.1f\n", t * 1e6 / hz / n }')
-		CPULOSS[$r]=$(sed -n 's/.*"loss":\([0-9.e-]*\).*/\1/p' <<<"$j")
+		# CPU per datagram at fixed rates: a new client, warmed up, then
+		# each rate for 3 s.
+		for cr in "${CPU_RATES[@]}"; do
+			t0=$(relay_ticks "$r")
+			j=$(timeout 60 "$BIN/udpload" -mode rate -addr "127.0.0.1:$port" -size 64 -step 3s -start "$cr" -limit "$cr" -bisect 0 \
+				-stdin=false -max 60s </dev/null 2>/dev/null {ECHO_FD}>&- | tail -1)
+			t1=$(relay_ticks "$r")
+			sent=$(sed -n 's/.*"sent":\([0-9]*\).*/\1/p' <<<"$j")
+			loss=$(sed -n 's/.*"loss":\([0-9.e-]*\).*/\1/p' <<<"$j")
+			CPU[$r $cr]="$(awk -v t="$((t1 - t0))" -v n="${sent:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n + 0 == 0) printf "n/a"; else printf "%.1f", t * 1e6 / hz / n }') ($(awk -v l="${loss:-1}" 'BEGIN{printf "%.1f%%", 100 * l}') lost)"
+		done
 	fi
 	[ "$r" != none ] && stop_udp_relay
 }
 
 if has_section forwarder; then
 	start_echo || exit 1
-	declare -A BESTS BEST STEPS NOTE CPU CPULOSS
+	declare -A BESTS BEST STEPS NOTE CPU
 	for ((round = 1; round <= FWD_ROUNDS; round++)); do
 		for r in none "${RELAYS[@]}"; do
 			fwd_search "$r" "$round"
@@ -232,15 +234,21 @@ if has_section forwarder; then
 	echo
 	echo "\`bench/cmd/udpload -mode rate\`: one client socket offers a paced rate for $STEP per step (sendmmsg batches) and counts the echoes of the backend (\`udpload -mode echo\`, recvmmsg/sendmmsg); a datagram counts only if it comes back whole, of its own step, and alone (two merged into one count as lost). Doubling from 2,000/s (250/s for ncat and socat UDP-RECVFROM), then bisecting 4 times: the highest rate with under 1% lost; the median of $FWD_ROUNDS interleaved rounds."
 	echo
-	echo "| path | datagrams/s, < 1% lost (median) | rounds | gnc x this | CPU µs per datagram at $CPU_RATE/s (loss) | last round's steps (rate/s loss) |"
-	echo "|---|---:|---|---:|---:|---|"
+	head="| path | datagrams/s, < 1% lost (median) | rounds | gnc x this |" sep="|---|---:|---|---:|"
+	for cr in "${CPU_RATES[@]}"; do
+		head+=" CPU µs per datagram at $cr/s |" sep+="---:|"
+	done
+	echo "$head last round's steps (rate/s loss) |"
+	echo "$sep---|"
 	for r in none "${RELAYS[@]}"; do
-		cpu="${CPU[$r]:-n/a} ($(printf '%.4f' "${CPULOSS[$r]:-1}"))"
-		[ "$r" = none ] && cpu="(udpload and echo only)"
-		echo "| $(udp_relay_label "$r") | ${BEST[$r]:-n/a} | ${BESTS[$r]:-} | $(ratio "${BEST[gnc]:-}" "${BEST[$r]:-}") | $cpu | ${NOTE[$r]:-}${STEPS[$r]:-} |"
+		row="| $(udp_relay_label "$r") | ${BEST[$r]:-n/a} | ${BESTS[$r]:-} | $(ratio "${BEST[gnc]:-}" "${BEST[$r]:-}") |"
+		for cr in "${CPU_RATES[@]}"; do
+			if [ "$r" = none ]; then row+=" (no relay) |"; else row+=" ${CPU[$r $cr]:-n/a} |"; fi
+		done
+		echo "$row ${NOTE[$r]:-}${STEPS[$r]:-} |"
 	done
 	echo
-	echo "CPU µs per datagram: the relay's user and system time (summed over its processes: socat's and ncat's children too), from /proc, per datagram offered at $CPU_RATE/s for 3 s; each datagram crosses the relay twice (to the backend and back). \"gnc x this\" divides gnc's median rate by the row's."
+	echo "CPU µs per datagram: the relay's user and system time (summed over its processes: socat's and ncat's children too), from /proc, per datagram offered at that rate for 3 s, with the share lost; each datagram crosses the relay twice (to the backend and back). \"gnc x this\" divides gnc's median rate by the row's."
 	[ -n "$sbest" ] && echo "socat's best form here: $(udp_relay_label "$sbest"); gnc x socat's best: $(ratio "${BEST[gnc]:-}" "$sb"); gnc x ncat: $(ratio "${BEST[gnc]:-}" "${BEST[ncat]:-}")."
 	echo
 fi
