@@ -38,6 +38,8 @@ func main() {
 func ncFlags() []cli.Flag {
 	return slices.Concat([]cli.Flag{
 		&cli.BoolFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen for a connection instead of connecting"},
+		&cli.BoolFlag{Name: "udp", Aliases: []string{"u"}, Usage: "UDP instead of TCP: each read of stdin is one datagram, each datagram received goes to stdout whole; with -l the first sender is the peer, with -l -k every sender has a session"},
+		&cli.BoolFlag{Name: "unix", Aliases: []string{"U"}, Usage: "a Unix-domain socket instead of TCP: gnc -U PATH, gnc -lU PATH (@NAME: abstract, on Linux); with -u, a datagram socket"},
 		&cli.StringFlag{Name: "port", Aliases: []string{"p"}, Usage: "`PORT` to listen on (with -l), or source port to connect from"},
 		&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "`ADDR` to listen on (with -l), or source address to connect from"},
 		&cli.BoolFlag{Name: "keep-open", Aliases: []string{"k"}, Usage: "with -l, serve clients concurrently until interrupted"},
@@ -569,7 +571,7 @@ func newApp(u *ui.UI) *cli.App {
 	return &cli.App{
 		Name:      "gnc",
 		Usage:     "netcat, done right: connect, listen, relay and dump TCP",
-		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc relay [flags] FROM TO",
+		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc -U [flags] PATH\ngnc -lU [flags] PATH\ngnc relay [flags] FROM TO",
 		Version:   version(),
 		Flags:     nc,
 		Action:    func(c *cli.Context) error { return ncAction(c, u, nc) },
@@ -675,6 +677,12 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	if err != nil {
 		return err
 	}
+	socket := c.Bool("udp") || c.Bool("unix")
+	if socket {
+		if err := socketFlagsCheck(c); err != nil {
+			return err
+		}
+	}
 	kl, err := keyLog()
 	if err != nil {
 		return err
@@ -695,67 +703,31 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		return err
 	}
 	if c.Bool("zero") {
+		if socket {
+			return udpScan(c, u, o, args)
+		}
 		return scan(c, u, o, to, args)
 	}
 	if c.Bool("keep-open") && !c.Bool("listen") {
 		return ui.Usagef(`"gnc -l -k PORT" serves many clients; to reconnect, use "gnc relay -k"`, "-k works with -l only")
 	}
 	var other relay.Endpoint
-	if c.Bool("listen") {
-		if _, err := proxyChain(c, u, "", false); err != nil {
-			return err
-		}
-		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
-		if err != nil {
-			return err
-		}
-		var srv *conn.TLSServer
-		if to != nil {
-			if srv, err = conn.NewTLSServer(host, to); err != nil {
-				return err
-			}
-		}
-		l, err := conn.ListenTCP(c.Context, host, port, o)
-		if err != nil {
-			return err
-		}
-		other = l
-		if srv != nil {
-			other = srv.Listener(l)
-		}
+	if socket {
+		other, err = socketEndpoint(c, u, o, args)
 	} else {
-		host, port, err := conn.ParseTarget(args)
-		if err != nil {
-			return err
-		}
-		d, err := conn.NewTCPDialer(host, port, o)
-		if err != nil {
-			return err
-		}
-		d.Source, d.Timeout = c.String("source"), duration(c, "wait")
-		if p := c.String("port"); p != "" {
-			if d.SourcePort, err = conn.ParsePort(p, "tcp", false); err != nil {
-				return err
-			}
-		}
-		chain, err := proxyChain(c, u, host, to != nil)
-		if err != nil {
-			return err
-		}
-		if err := d.SetProxies(chain); err != nil {
-			return err
-		}
-		d.OnHop = u.ProxyHop
-		other = d
-		if to != nil {
-			if other, err = conn.NewTLSDialer(d, to); err != nil {
-				return err
-			}
-		}
+		other, err = tcpEndpoint(c, u, o, to, args)
+	}
+	if err != nil {
+		return err
 	}
 	broker := c.Bool("broker") || c.Bool("chat")
 	if broker && !c.Bool("listen") {
+		other.Close()
 		return ui.Usagef(`as in "gnc -l --broker 9000"`, "--broker and --chat work with -l only")
+	}
+	if broker && c.Bool("udp") {
+		other.Close()
+		return ui.Usagef(`a broker joins stream clients: leave out -u, or use "gnc -lu -k PORT", which sends stdin to every sender`, "--broker and --chat do not work with -u")
 	}
 	from := ex // gnc's stdin and stdout are then left alone
 	var stdio *conn.Stdio
@@ -804,6 +776,7 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		defer wait()
 		s.From, s.To, s.Keep = other, b, true
 	}
+	datagramSession(c, s)
 	stop, err := progressMeter(c, u, s, false)
 	if err != nil {
 		s.From.Close()
@@ -812,6 +785,66 @@ func ncAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 	}
 	defer stop()
 	return runServer(c, u, s, false)
+}
+
+// tcpEndpoint is the endpoint nc mode's arguments name over TCP: a
+// listener with -l, else a dialer, through proxies and TLS as the flags
+// ask.
+func tcpEndpoint(c *cli.Context, u *ui.UI, o conn.TCPOptions, to *conn.TLSOptions, args []string) (relay.Endpoint, error) {
+	var other relay.Endpoint
+	if c.Bool("listen") {
+		if _, err := proxyChain(c, u, "", false); err != nil {
+			return nil, err
+		}
+		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
+		if err != nil {
+			return nil, err
+		}
+		var srv *conn.TLSServer
+		if to != nil {
+			if srv, err = conn.NewTLSServer(host, to); err != nil {
+				return nil, err
+			}
+		}
+		l, err := conn.ListenTCP(c.Context, host, port, o)
+		if err != nil {
+			return nil, err
+		}
+		other = l
+		if srv != nil {
+			other = srv.Listener(l)
+		}
+	} else {
+		host, port, err := conn.ParseTarget(args)
+		if err != nil {
+			return nil, err
+		}
+		d, err := conn.NewTCPDialer(host, port, o)
+		if err != nil {
+			return nil, err
+		}
+		d.Source, d.Timeout = c.String("source"), duration(c, "wait")
+		if p := c.String("port"); p != "" {
+			if d.SourcePort, err = conn.ParsePort(p, "tcp", false); err != nil {
+				return nil, err
+			}
+		}
+		chain, err := proxyChain(c, u, host, to != nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.SetProxies(chain); err != nil {
+			return nil, err
+		}
+		d.OnHop = u.ProxyHop
+		other = d
+		if to != nil {
+			if other, err = conn.NewTLSDialer(d, to); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return other, nil
 }
 
 // linger maps nc's -q (negative: forever, 0: at once) onto
@@ -890,6 +923,7 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		defer kl.Close()
 		def.KeyLog = kl
 	}
+	def.MaxSessions, def.Admit, def.OnDrop = c.Int("max-conns"), acl.Check, u.DatagramDropped
 	var eps [2]relay.Endpoint
 	for i, a := range args {
 		if eps[i], err = conn.ParseEndpoint(c.Context, a, def); err != nil {
@@ -924,6 +958,7 @@ func relayAction(c *cli.Context, u *ui.UI, flags []cli.Flag) error {
 		Admit:  acl.Check,
 		Notify: u.Event,
 	}
+	datagramDefaults(c, s)
 	// A relay on standard I/O is a session, as in nc mode: a signal ends
 	// it at once. A relay between network endpoints is a service, which a
 	// service manager stops cleanly: it drains.
@@ -984,4 +1019,151 @@ func serve(s *relay.Server, graceful bool) error {
 		return ui.Signaled(first)
 	}
 	return err
+}
+
+// socketEndpoint is the endpoint nc mode's arguments name with -u (UDP)
+// or -U (a Unix-domain socket): a listener with -l, else a dialer.
+func socketEndpoint(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) (relay.Endpoint, error) {
+	udp, listen, keep := c.Bool("udp"), c.Bool("listen"), c.Bool("keep-open")
+	switch {
+	case c.Bool("unix"):
+		if len(args) != 1 {
+			return nil, ui.Usagef(`as in "gnc -U /var/run/docker.sock" or "gnc -lU /tmp/gnc.sock"`, "-U takes one path, not %d arguments", len(args))
+		}
+		if listen {
+			l, err := conn.ListenUnix(args[0], conn.UnixListenOptions{Datagram: udp})
+			if err != nil {
+				return nil, err
+			}
+			l.OnDrop = u.DatagramDropped
+			return l, nil
+		}
+		d, err := conn.NewUnixDialer(args[0], udp)
+		if err != nil {
+			return nil, err
+		}
+		d.Timeout = duration(c, "wait")
+		return d, nil
+	case listen:
+		host, port, err := ui.ListenArgs(args, c.String("source"), c.String("port"))
+		if err != nil {
+			return nil, err
+		}
+		l, err := conn.ListenUDP(c.Context, host, port, o, !keep)
+		if err != nil {
+			return nil, err
+		}
+		l.MaxSessions, l.OnDrop = c.Int("max-conns"), u.DatagramDropped
+		return l, nil
+	default:
+		host, port, err := conn.ParseUDPTarget(args)
+		if err != nil {
+			return nil, err
+		}
+		d, err := conn.NewUDPDialer(host, port, o)
+		if err != nil {
+			return nil, err
+		}
+		d.Source = c.String("source")
+		if p := c.String("port"); p != "" {
+			if d.SourcePort, err = conn.ParsePort(p, "udp", false); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	}
+}
+
+// datagramSession gives nc mode with -u UDP's own manners: -w 0 without
+// -q sends stdin and goes, as nc.openbsd does, and a -k listener's
+// sessions get UDP's idle expiry.
+func datagramSession(c *cli.Context, s *relay.Server) {
+	if !c.Bool("udp") {
+		return
+	}
+	if !c.IsSet("q") && c.IsSet("wait") && duration(c, "wait") == 0 {
+		s.Options.Linger = -1
+	}
+	if c.Bool("listen") && c.Bool("keep-open") {
+		datagramDefaults(c, s)
+	}
+}
+
+// socketFlagsCheck refuses the flags that mean nothing with -u or -U.
+func socketFlagsCheck(c *cli.Context) error {
+	udp, unix, listen, keep := c.Bool("udp"), c.Bool("unix"), c.Bool("listen"), c.Bool("keep-open")
+	if keep && !listen {
+		return ui.Usagef(`"gnc -l -k PORT" serves many clients; to reconnect, use "gnc relay -k"`, "-k works with -l only")
+	}
+	if c.Bool("tls") {
+		return ui.Usagef("TLS runs over TCP: leave out -u and -U", "--tls does not work with -u or -U")
+	}
+	for _, name := range append([]string{"proxy"}, proxyOnly...) {
+		if c.IsSet(name) {
+			return ui.Usagef("proxies carry TCP here: leave out -u and -U", "%s does not work with -u or -U", dashed(name, ""))
+		}
+	}
+	if _, err := tlsOptions(c, nil); err != nil {
+		return err
+	}
+	if !unix {
+		return nil
+	}
+	for _, f := range []struct{ name, flag string }{{"zero", "-z"}, {"port", "-p"}, {"source", "-s"}, {"4", "-4"}, {"6", "-6"}, {"nodns", "-n"}} {
+		if c.IsSet(f.name) {
+			return ui.Usagef(`-U takes a path, as in "gnc -U /tmp/app.sock"`, "%s means nothing with -U", f.flag)
+		}
+	}
+	if udp && keep {
+		return ui.Usagef(`serve one sender with "gnc -lUu PATH", or use UDP for many: "gnc -lu -k PORT"`, "-k does not work with -U -u: a datagram Unix listener serves one sender")
+	}
+	return nil
+}
+
+// datagramDefaults gives a server with a UDP side UDP's own defaults,
+// unless the flags say otherwise: its pairings end after conn.UDPIdle
+// without a datagram (UDP has no end of file, so a session whose sender
+// went away ends only so), and a signal lets them drain for a second, for
+// the replies in flight, not for an end that will not come.
+func datagramDefaults(c *cli.Context, s *relay.Server) {
+	for _, e := range []relay.Endpoint{s.From, s.To} {
+		switch e.(type) {
+		case *conn.UDPListener, *conn.UDPDialer:
+			if !c.IsSet("idle-timeout") {
+				s.Options.Idle = conn.UDPIdle
+			}
+			if !c.IsSet("drain") && s.Drain > udpDrain {
+				s.Drain = udpDrain
+			}
+		}
+	}
+}
+
+// udpDrain is how long a relay with a UDP side drains on a signal, unless
+// --drain says otherwise.
+const udpDrain = time.Second
+
+// udpScan is -z -u: which ports refuse a datagram (closed) and which do
+// not (open, or open|filtered when nothing came back).
+func udpScan(c *cli.Context, u *ui.UI, o conn.TCPOptions, args []string) error {
+	if len(args) < 2 {
+		return ui.Usagef(`as in "gnc -zu example.com 53 123 161-162"`, "-z needs a host and at least one port")
+	}
+	ports, err := conn.ParsePortList(args[1:])
+	if err != nil {
+		return err
+	}
+	d := &conn.UDPDialer{TCPOptions: o, Host: args[0]}
+	wait := time.Second
+	if c.IsSet("wait") {
+		wait = duration(c, "wait")
+	}
+	notClosed, err := conn.ScanUDP(c.Context, d, ports, 64, wait, u.UDPScanResult)
+	if err != nil {
+		return err
+	}
+	if notClosed == 0 {
+		return ui.Quiet(ui.ExitFailure)
+	}
+	return nil
 }

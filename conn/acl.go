@@ -104,14 +104,22 @@ func readPrefixes(flag, name string) ([]netip.Prefix, error) {
 	return ps, nil
 }
 
-// Check admits or refuses a client by its address.
+// Check admits or refuses a client by its address. The rules are about
+// IP clients (TCP and UDP): a Unix-domain client has no IP address, and
+// is admitted by the socket file's permissions instead, so Check admits
+// it whatever the rules.
 func (a *ACL) Check(addr net.Addr) error {
 	if a == nil || len(a.allow) == 0 && len(a.deny) == 0 {
 		return nil
 	}
 	var ip netip.Addr
-	if ta, ok := addr.(*net.TCPAddr); ok {
+	switch ta := addr.(type) {
+	case *net.TCPAddr:
 		ip, _ = netip.AddrFromSlice(ta.IP)
+	case *net.UDPAddr:
+		ip, _ = netip.AddrFromSlice(ta.IP)
+	case *net.UnixAddr:
+		return nil
 	}
 	ip = ip.Unmap()
 	if !ip.IsValid() {

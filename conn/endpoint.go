@@ -17,6 +17,19 @@ import (
 // Defaults carry the relay command's flags into every endpoint; an
 // endpoint's own options override them.
 type Defaults struct {
+	// MaxSessions bounds the sessions of each udp-listen: endpoint at
+	// once (-m): datagrams from new senders beyond it are dropped. Zero
+	// or negative: no bound.
+	MaxSessions int
+	// Admit, if not nil, is asked by udp-listen: endpoints about each new
+	// sender, whose datagrams are dropped if it returns an error (the
+	// relay's --allow and --deny).
+	Admit AdmitFunc
+	// OnDrop, if not nil, is told once per sender and reason of the
+	// datagrams a udp-listen: or datagram endpoint drops; it must not
+	// block.
+	OnDrop DropFunc
+
 	TCP TCPOptions
 	// Timeout bounds each connection attempt of dialing endpoints; zero or
 	// negative: the kernel's own limit.
@@ -81,6 +94,30 @@ var schemes = []*scheme{
 		keys:  append([]string{"keepalive", "ipv4", "ipv6", "tls"}, tlsServerKeys...),
 		multi: []string{"client-pin"},
 		open:  openListen,
+	},
+	{
+		names: []string{"udp", "udp-connect", "udp-sendto"},
+		form:  "udp:HOST:PORT",
+		keys:  []string{"bind", "ipv4", "ipv6"},
+		open:  openUDP,
+	},
+	{
+		names: []string{"udp-listen", "udp-l", "udp-recvfrom"},
+		form:  "udp-listen:[ADDR:]PORT",
+		keys:  []string{"ipv4", "ipv6"},
+		open:  openUDPListen,
+	},
+	{
+		names: []string{"unix", "unix-connect", "unix-client"},
+		form:  "unix:PATH (or unix:@NAME, an abstract socket on Linux)",
+		keys:  []string{"timeout"},
+		open:  openUnix,
+	},
+	{
+		names: []string{"unix-listen", "unix-l"},
+		form:  "unix-listen:PATH (or unix-listen:@NAME)",
+		keys:  []string{"mode", "unlink"},
+		open:  openUnixListen,
 	},
 	{
 		names: []string{"tls-listen", "ssl-listen", "openssl-listen", "tls-l"},

@@ -270,7 +270,7 @@ type DialError struct {
 // several.
 func (e *DialError) Error() string {
 	if len(e.Attempts) == 0 {
-		return fmt.Sprintf("connect to %s port %d (tcp) failed", e.Host, e.Port)
+		return fmt.Sprintf("connect to %s port %d (%s) failed", e.Host, e.Port, e.proto())
 	}
 	return e.AttemptError(len(e.Attempts) - 1)
 }
@@ -282,7 +282,7 @@ func (e *DialError) AttemptError(i int) string {
 	if len(e.Attempts) > 1 || (net.ParseIP(e.Host) == nil && a.IP != nil) {
 		host = fmt.Sprintf("%s (%s)", e.Host, a.IP)
 	}
-	return fmt.Sprintf("connect to %s port %d (tcp) failed: %s", host, e.Port, Reason(a.Err))
+	return fmt.Sprintf("connect to %s port %d (%s) failed: %s", host, e.Port, e.proto(), Reason(a.Err))
 }
 
 // Unwrap gives the last attempt's error, so errors.Is sees through to

@@ -40,6 +40,9 @@ var (
 
 // borrow lends a buffer for one chunk.
 func (c *copier) borrow() *[]byte {
+	if c.dgram {
+		return dgramPool.Get().(*[]byte)
+	}
 	if !c.tapped {
 		return bufPool.Get().(*[]byte)
 	}
@@ -53,6 +56,9 @@ func (c *copier) borrow() *[]byte {
 // giveBack returns a buffer borrow lent.
 func (c *copier) giveBack(bp *[]byte) {
 	switch {
+	case c.dgram:
+		dgramPool.Put(bp)
+		return
 	case len(*bp) == tapSmall:
 		smallPool.Put(bp)
 		return
@@ -82,14 +88,21 @@ func (c *copier) buffered(wait, once bool) error {
 			}
 		}
 		bp := c.borrow()
-		n, rerr := c.r.Read(*bp)
-		var werr error
-		if n > 0 {
-			var m int64
-			m, werr = c.p.deliver(c.d, c.w, (*bp)[:n])
-			c.n += m
+		buf := *bp
+		if c.limit > 0 && c.limit < len(buf) {
+			buf = buf[:c.limit]
 		}
-		size := len(*bp)
+		n, rerr := c.r.Read(buf)
+		var werr error
+		if n > 0 || c.empties && rerr == nil {
+			var m int64
+			m, werr = c.p.deliver(c.d, c.w, buf[:n])
+			c.n += m
+			if c.dgram && werr == nil {
+				c.count++
+			}
+		}
+		size := len(buf)
 		c.giveBack(bp)
 		switch {
 		case werr != nil:

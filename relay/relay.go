@@ -132,6 +132,10 @@ type Result struct {
 	// Bytes holds the exact number of bytes delivered in each direction,
 	// indexed by Dir.
 	Bytes [2]int64
+	// Datagrams holds the number of datagrams delivered in each direction
+	// (indexed by Dir) from or to a Datagram conn; zero for a direction
+	// between two streams.
+	Datagrams [2]int64
 	// Start is when the pairing began; Duration how long it lasted.
 	Start    time.Time
 	Duration time.Duration

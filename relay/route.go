@@ -94,6 +94,19 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 		rt = buffered(src)
 	}
 	c := copier{p: p, d: d, w: w, r: r, src: src, tapped: len(p.taps) > 0}
+	if c.datagrams(r, w); c.dgram {
+		if rt >= viaPipe {
+			rt = buffered(src) // splice knows no datagram boundaries
+		}
+		defer func() { p.countDatagrams(d, c.count) }()
+		br, okR := r.(DatagramReader)
+		bw, okW := w.(DatagramWriter)
+		if okR && okW {
+			c.hook(viaBuffer)
+			err := c.batches(br, bw)
+			return c.n, err
+		}
+	}
 	if rt < viaPipe {
 		c.hook(rt)
 		err := c.buffered(rt == viaBufferWait, false)
@@ -125,6 +138,12 @@ type copier struct {
 	tapped bool  // the bytes go through taps
 	n      int64 // bytes delivered so far
 	eof    bool  // the source has ended
+
+	// For a direction from or to a Datagram (see datagrams):
+	dgram   bool  // chunks are datagrams: read whole, counted
+	empties bool  // a zero-length read is a datagram to pass on
+	limit   int   // the most one read may take; zero: the buffer
+	count   int64 // datagrams delivered
 }
 
 func (c *copier) hook(rt route) {

@@ -254,6 +254,9 @@ func Describe(err error) string {
 
 // Event logs what a relay.Server reports, in the style of u.Mode.
 func (u *UI) Event(e relay.Event) {
+	if u.sockEvent(e) {
+		return
+	}
 	if u.Mode == ModeRelay {
 		u.relayEvent(e)
 		return

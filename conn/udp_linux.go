@@ -1,0 +1,271 @@
+package conn
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"gnc/relay"
+)
+
+// batchReader reads many datagrams from a socket in one recvmmsg(2).
+// golang.org/x/net's ReadBatch makes the same call, but allocates a
+// net.UDPAddr and its IP for every datagram; here the headers, addresses
+// and buffers are made once and each sender is read into a netip.AddrPort,
+// so the hot path allocates nothing.
+type batchReader struct {
+	rc    syscall.RawConn
+	hs    []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6 // large enough for either family
+	bufs  [][]byte
+
+	n      int
+	errno  error
+	recvFn func(fd uintptr) bool // recv, made once
+}
+
+// mmsghdr is struct mmsghdr: Go pads it to the C layout on every
+// architecture (msg_len, then padding to msghdr's alignment).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+func newBatchReader(c *net.UDPConn, n int) datagramReader {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return &oneReader{c: c, buf: make([]byte, relay.DatagramBuffer)}
+	}
+	b := &batchReader{
+		rc:    rc,
+		hs:    make([]mmsghdr, n),
+		iovs:  make([]unix.Iovec, n),
+		names: make([]unix.RawSockaddrInet6, n),
+		bufs:  make([][]byte, n),
+	}
+	for i := range b.hs {
+		b.bufs[i] = make([]byte, relay.DatagramBuffer)
+		b.iovs[i].Base = &b.bufs[i][0]
+		b.iovs[i].SetLen(len(b.bufs[i]))
+		h := &b.hs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Iov = &b.iovs[i]
+		h.SetIovlen(1)
+	}
+	b.recvFn = b.recv
+	return b
+}
+
+func (b *batchReader) read() (int, error) {
+	for i := range b.hs {
+		b.hs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		b.hs[i].hdr.Flags = 0
+		b.hs[i].len = 0
+	}
+	b.n, b.errno = 0, nil
+	if err := b.rc.Read(b.recvFn); err != nil {
+		return 0, err
+	}
+	if b.errno != nil {
+		return 0, os.NewSyscallError("recvmmsg", b.errno)
+	}
+	return b.n, nil
+}
+
+// recv makes the system call; false means nothing is there yet.
+func (b *batchReader) recv(fd uintptr) bool {
+	// Always ask first: the poller forgets what it saw before this
+	// read began, so only the socket itself can say it is empty.
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(len(b.hs)), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			b.n = int(r)
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		b.errno = e
+		return true
+	}
+}
+
+func (b *batchReader) datagram(i int) ([]byte, netip.AddrPort) {
+	p := b.bufs[i][:b.hs[i].len]
+	sa := &b.names[i]
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return p, netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), ntohs(sa4.Port))
+	case unix.AF_INET6:
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 {
+			a = a.WithZone(zoneName(int(sa.Scope_id)))
+		}
+		return p, netip.AddrPortFrom(a, ntohs(sa.Port))
+	}
+	return p, netip.AddrPort{}
+}
+
+// ntohs reads a port as the kernel stores it, in network byte order.
+func ntohs(port uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&port))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// zoneName names an IPv6 scope by its interface, as net does.
+func zoneName(index int) string {
+	if ifi, err := net.InterfaceByIndex(index); err == nil {
+		return ifi.Name
+	}
+	return itoa(index)
+}
+
+// batchIO says the platform sends and receives datagrams in batches.
+const batchIO = true
+
+// mmsgBatch is the state of one sendmmsg(2) or recvmmsg(2) call on a
+// socket of many datagrams: the headers, made once and lent from mmsgPool,
+// so that a batch allocates nothing.
+type mmsgBatch struct {
+	hs   []mmsghdr
+	iovs []unix.Iovec
+	name unix.RawSockaddrInet6 // every datagram's destination, when not connected
+
+	k, n   int // datagrams asked, and done
+	errno  error
+	sendFn func(fd uintptr) bool // sendCall, made once
+}
+
+var mmsgPool = sync.Pool{New: func() any {
+	b := &mmsgBatch{hs: make([]mmsghdr, relay.DatagramBatch), iovs: make([]unix.Iovec, relay.DatagramBatch)}
+	b.sendFn = b.sendCall
+	return b
+}}
+
+// sendDatagrams sends each of ds as a datagram on rc's socket: to to, or
+// when to is the zero AddrPort on a connected socket to its peer.
+func sendDatagrams(rc syscall.RawConn, ds [][]byte, to netip.AddrPort) (int, error) {
+	b := mmsgPool.Get().(*mmsgBatch)
+	defer mmsgPool.Put(b)
+	namelen := uint32(0)
+	if to.IsValid() {
+		namelen = b.setName(to)
+	}
+	sent := 0
+	for sent < len(ds) {
+		b.k = min(len(ds)-sent, len(b.hs))
+		for i := range b.k {
+			h := &b.hs[i].hdr
+			*h = unix.Msghdr{}
+			if d := ds[sent+i]; len(d) > 0 {
+				b.iovs[i].Base = &d[0]
+				b.iovs[i].SetLen(len(d))
+				h.Iov = &b.iovs[i]
+				h.SetIovlen(1)
+			}
+			if namelen > 0 {
+				h.Name = (*byte)(unsafe.Pointer(&b.name))
+				h.Namelen = namelen
+			}
+		}
+		b.n, b.errno = 0, nil
+		err := rc.Write(b.sendFn)
+		clear(b.iovs[:b.k]) // drop the references to the caller's buffers
+		if err != nil {
+			return sent, err
+		}
+		if b.errno != nil {
+			return sent, os.NewSyscallError("sendmmsg", b.errno)
+		}
+		sent += b.n
+	}
+	return sent, nil
+}
+
+func (b *mmsgBatch) sendCall(fd uintptr) bool {
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(b.k), 0, 0, 0)
+		switch e {
+		case 0:
+			b.n = int(r)
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		b.errno = e
+		return true
+	}
+}
+
+// setName puts to in b.name as the kernel takes it, and returns its
+// length. An address as a socket reported it has the socket's family.
+func (b *mmsgBatch) setName(to netip.AddrPort) uint32 {
+	b.name = unix.RawSockaddrInet6{}
+	if to.Addr().Is4() {
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&b.name))
+		sa.Family = unix.AF_INET
+		putPort(&sa.Port, to.Port())
+		sa.Addr = to.Addr().As4()
+		return unix.SizeofSockaddrInet4
+	}
+	b.name.Family = unix.AF_INET6
+	putPort(&b.name.Port, to.Port())
+	b.name.Addr = to.Addr().As16()
+	if z := to.Addr().Zone(); z != "" {
+		if sa, ok := udpSockaddr(to).(*syscall.SockaddrInet6); ok {
+			b.name.Scope_id = sa.ZoneId
+		}
+	}
+	return unix.SizeofSockaddrInet6
+}
+
+// putPort stores port as the kernel does, in network byte order.
+func putPort(dst *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(dst))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+// rxFill reads the datagrams already on a socket into bufs, in one
+// recvmmsg(2); it returns syscall.EAGAIN when there are none, and an
+// error met after some datagrams only on the next call (as the kernel
+// does).
+func rxFill(fd uintptr, bufs []*[]byte, sizes []int) (int, error) {
+	b := mmsgPool.Get().(*mmsgBatch)
+	defer mmsgPool.Put(b)
+	b.k = min(len(bufs), len(b.hs))
+	for i := range b.k {
+		h := &b.hs[i].hdr
+		*h = unix.Msghdr{}
+		b.hs[i].len = 0
+		buf := *bufs[i]
+		b.iovs[i].Base = &buf[0]
+		b.iovs[i].SetLen(len(buf))
+		h.Iov = &b.iovs[i]
+		h.SetIovlen(1)
+	}
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(b.k), unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		clear(b.iovs[:b.k])
+		if e != 0 {
+			return 0, e
+		}
+		for i := range int(r) {
+			sizes[i] = int(b.hs[i].len)
+		}
+		return int(r), nil
+	}
+}
