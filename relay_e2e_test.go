@@ -410,7 +410,7 @@ func TestRelayEndpointErrors(t *testing.T) {
 		line string
 	}{
 		{[]string{"listen:8080,bogus", "host:80"}, `^gnc: invalid endpoint "listen:8080,bogus": unknown option "bogus"$`},
-		{[]string{"socks:proxy:1080", "listen:0"}, `^gnc: invalid endpoint "socks:proxy:1080": socks endpoints are not supported yet$`},
+		{[]string{"socks:proxy:1080", "listen:0"}, `^gnc: invalid endpoint "socks:proxy:1080": socks is socat's endpoint, not gnc's$`},
 		{[]string{"listen:0", "host"}, `^gnc: invalid endpoint "host": need both a host and a port$`},
 		{[]string{"listen:0"}, `^gnc: relay needs two endpoints, FROM and TO$`},
 	} {

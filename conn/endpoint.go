@@ -171,11 +171,20 @@ var schemes = []*scheme{
 	},
 }
 
-// planned names the endpoint kinds still to come, so that they are
-// reported as such rather than taken for host names.
-var planned = []string{"unix", "unix-listen", "unix-connect", "udp", "udp-listen", "exec", "system", "socks", "socks4"}
+// socatOnly maps socat's endpoint kinds that gnc writes another way to the
+// gnc form, so that they are answered with it rather than taken for host
+// names.
+var socatOnly = map[string]string{
+	"socks":         `dial through a proxy with an option: "tcp:HOST:PORT,proxy=socks4a://PROXY:1080"`,
+	"socks4":        `dial through a proxy with an option: "tcp:HOST:PORT,proxy=socks4://PROXY:1080"`,
+	"socks4a":       `dial through a proxy with an option: "tcp:HOST:PORT,proxy=socks4a://PROXY:1080"`,
+	"proxy-connect": `dial through a proxy with an option: "tcp:HOST:PORT,proxy=http://PROXY:3128"`,
+	"system":        `exec: runs its command with /bin/sh -c: "exec:COMMAND"`,
+	"open":          `gnc relays sockets and stdio; for a file, use "-" with a redirection`,
+	"file":          `gnc relays sockets and stdio; for a file, use "-" with a redirection`,
+}
 
-const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT, proxy, exec:COMMAND, echo: or - (stdio), with options after commas: "listen:8080,ipv4"`
+const endpointHint = `endpoints look like HOST:PORT, tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT, udp:HOST:PORT, udp-listen:[ADDR:]PORT, unix:PATH, unix-listen:PATH, proxy, exec:COMMAND, echo: or - (stdio), with options after commas: "listen:8080,ipv4"`
 
 // ParseEndpoint reads a relay endpoint: "-" or "stdio" for standard I/O,
 // "HOST:PORT" or "tcp:HOST:PORT" to connect (through proxies with
@@ -195,8 +204,8 @@ func ParseEndpoint(ctx context.Context, s string, d Defaults) (relay.Endpoint, e
 	sc, addr := findScheme(body)
 	if sc == nil {
 		name, _, _ := strings.Cut(body, ":")
-		if slices.Contains(planned, strings.ToLower(name)) {
-			return nil, &ParseError{What: "endpoint", Value: shown, Reason: fmt.Sprintf("%s endpoints are not supported yet", name), Hint: endpointHint}
+		if hint, ok := socatOnly[strings.ToLower(name)]; ok {
+			return nil, &ParseError{What: "endpoint", Value: shown, Reason: fmt.Sprintf("%s is socat's endpoint, not gnc's", name), Hint: hint}
 		}
 		sc, addr = schemes[0], body
 	}

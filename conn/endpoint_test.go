@@ -206,7 +206,7 @@ func TestParseEndpointErrors(t *testing.T) {
 		{in: "tls:host:443,alpn=", reason: "empty"},
 		{in: "host:443,tls,servername=a,servername=b", reason: "given twice"},
 		{in: "exec:", reason: "need a command"},
-		{in: "socks4:proxy:1080", reason: "not supported"},
+		{in: "socks4:proxy:1080", reason: "socat's endpoint", hint: "proxy=socks4://"},
 		{in: "socks5:proxy:1080", reason: "socks5 takes no address", hint: "socks5,auth=user:pass"},
 		{in: "proxy:127.0.0.1:1080", reason: "proxy takes no address", hint: "proxy,auth=user:pass"},
 		{in: "proxy,auth=:pass", reason: "auth= takes user:pass", value: "proxy,auth=***"},
