@@ -398,15 +398,40 @@ func (o options) tcp(d TCPOptions) (TCPOptions, error) {
 	return d, nil
 }
 
-func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
-	host, port, err := SplitHostPort(addr)
-	if err != nil {
-		return nil, err
+// dialTarget reads the HOST:PORT and the socket options of an endpoint
+// that dials.
+func dialTarget(addr string, o options, d Defaults) (host, port string, to TCPOptions, err error) {
+	if host, port, err = SplitHostPort(addr); err != nil {
+		return "", "", to, err
 	}
 	if host == "" || port == "" {
-		return nil, syntaxf("need both a host and a port")
+		return "", "", to, syntaxf("need both a host and a port")
 	}
-	to, err := o.tcp(d.TCP)
+	to, err = o.tcp(d.TCP)
+	return host, port, to, err
+}
+
+// bindOption reads bind=[ADDR][:PORT], the source of a dialing endpoint;
+// an empty addr and zero port when not given.
+func bindOption(o options, proto string) (addr string, port int, err error) {
+	b, ok := o.get("bind")
+	if !ok {
+		return "", 0, nil
+	}
+	h, p, err := SplitHostPort(b)
+	if err != nil {
+		return "", 0, err
+	}
+	if p != "" {
+		if port, err = ParsePort(p, proto, true); err != nil {
+			return "", 0, err
+		}
+	}
+	return h, port, nil
+}
+
+func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
+	host, port, to, err := dialTarget(addr, o, d)
 	if err != nil {
 		return nil, err
 	}
@@ -417,17 +442,8 @@ func openTCP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 	if td.Timeout, err = o.duration("timeout", d.Timeout); err != nil {
 		return nil, err
 	}
-	if b, ok := o.get("bind"); ok {
-		h, p, err := SplitHostPort(b)
-		if err != nil {
-			return nil, err
-		}
-		td.Source = h
-		if p != "" {
-			if td.SourcePort, err = ParsePort(p, "tcp", true); err != nil {
-				return nil, err
-			}
-		}
+	if td.Source, td.SourcePort, err = bindOption(o, "tcp"); err != nil {
+		return nil, err
 	}
 	useTLS, err := o.flag("tls")
 	if err != nil {

@@ -19,14 +19,7 @@ type AdmitFunc = func(remote net.Addr) error
 type DropFunc = func(from net.Addr, reason string)
 
 func openUDP(ctx context.Context, addr string, o options, d Defaults) (relay.Endpoint, error) {
-	host, port, err := SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	if host == "" || port == "" {
-		return nil, syntaxf("need both a host and a port")
-	}
-	to, err := o.tcp(d.TCP)
+	host, port, to, err := dialTarget(addr, o, d)
 	if err != nil {
 		return nil, err
 	}
@@ -34,17 +27,8 @@ func openUDP(ctx context.Context, addr string, o options, d Defaults) (relay.End
 	if err != nil {
 		return nil, err
 	}
-	if b, ok := o.get("bind"); ok {
-		h, p, err := SplitHostPort(b)
-		if err != nil {
-			return nil, err
-		}
-		ud.Source = h
-		if p != "" {
-			if ud.SourcePort, err = ParsePort(p, "udp", true); err != nil {
-				return nil, err
-			}
-		}
+	if ud.Source, ud.SourcePort, err = bindOption(o, "udp"); err != nil {
+		return nil, err
 	}
 	return ud, nil
 }
