@@ -258,18 +258,20 @@ var services struct {
 // ServiceName names a TCP port after /etc/services ("http" for 80), or
 // returns "*" when it has no name there, as nc's messages do.
 func ServiceName(port int) string {
-	services.once.Do(loadServices)
+	services.once.Do(func() { services.byPort = loadServiceNames("tcp") })
 	if name, ok := services.byPort[port]; ok {
 		return name
 	}
 	return "*"
 }
 
-func loadServices() {
-	services.byPort = make(map[int]string)
+// loadServiceNames reads /etc/services' names for proto, the first for
+// each port.
+func loadServiceNames(proto string) map[int]string {
+	names := make(map[int]string)
 	f, err := os.Open("/etc/services")
 	if err != nil {
-		return
+		return names
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -279,18 +281,17 @@ func loadServices() {
 		if len(fields) < 2 {
 			continue
 		}
-		num, proto, ok := strings.Cut(fields[1], "/")
-		if !ok || proto != "tcp" {
+		num, pr, ok := strings.Cut(fields[1], "/")
+		if !ok || pr != proto {
 			continue
 		}
-		p, err := strconv.Atoi(num)
-		if err != nil {
-			continue
-		}
-		if _, dup := services.byPort[p]; !dup {
-			services.byPort[p] = fields[0]
+		if p, err := strconv.Atoi(num); err == nil {
+			if _, dup := names[p]; !dup {
+				names[p] = fields[0]
+			}
 		}
 	}
+	return names
 }
 
 // ParseDuration reads a duration in Go's syntax, or a bare number of

@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1125,35 +1123,6 @@ func UDPServiceName(port int) string {
 		return name
 	}
 	return "*"
-}
-
-// loadServiceNames reads /etc/services' names for proto, the first for
-// each port.
-func loadServiceNames(proto string) map[int]string {
-	names := make(map[int]string)
-	f, err := os.Open("/etc/services")
-	if err != nil {
-		return names
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		num, pr, ok := strings.Cut(fields[1], "/")
-		if !ok || pr != proto {
-			continue
-		}
-		if p, err := strconv.Atoi(num); err == nil {
-			if _, dup := names[p]; !dup {
-				names[p] = fields[0]
-			}
-		}
-	}
-	return names
 }
 
 // UDPScanState is what probing a UDP port found.
