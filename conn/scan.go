@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 )
 
 // ScanResult is one port of a scan: Conn is open (the caller closes it)
@@ -46,37 +47,20 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 			return 0, err
 		}
 	}
-	if parallel < 1 {
-		parallel = 1
-	}
-	results := make([]chan ScanResult, len(ports))
-	for i := range results {
-		results[i] = make(chan ScanResult, 1)
+	port := func(i int) *TCPDialer {
+		pd := *d
+		pd.Port = ports[i]
+		if ips != nil {
+			pd.pinned = ips[:1]
+		}
+		return &pd
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	slots := make(chan struct{}, parallel)
-	go func() {
-		for i, p := range ports {
-			pd := *d
-			pd.Port = p
-			if ips != nil {
-				pd.pinned = ips[:1]
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				for j, ch := range results[i:] {
-					ch <- ScanResult{Port: ports[i+j], Err: ctx.Err(), Dialer: &pd}
-				}
-				return
-			}
-			go func() {
-				results[i] <- scanPort(ctx, &pd, cfg, t)
-				<-slots
-			}()
-		}
-	}()
+	results, wait := probePorts(ctx, len(ports), parallel,
+		func(i int) ScanResult { return scanPort(ctx, port(i), cfg, t) },
+		func(i int, err error) ScanResult { return ScanResult{Port: ports[i], Err: err, Dialer: port(i)} })
+	defer wait()
 	open := 0
 	for i, ch := range results {
 		r := <-ch
@@ -100,6 +84,38 @@ func Scan(ctx context.Context, d *TCPDialer, ports []int, parallel int, t *TLSOp
 		}
 	}
 	return open, nil
+}
+
+// probePorts runs probe(i) for each of n ports, at most parallel at a
+// time (fewer than 1: one), and returns a channel per port, in order,
+// each of which gets exactly one result: the probe's, or skipped's for a
+// port not started before ctx ended. wait returns once every goroutine
+// probePorts started has finished; the caller reads every channel first.
+func probePorts[R any](ctx context.Context, n, parallel int, probe func(i int) R, skipped func(i int, err error) R) (results []chan R, wait func()) {
+	parallel = max(parallel, 1)
+	results = make([]chan R, n)
+	for i := range results {
+		results[i] = make(chan R, 1)
+	}
+	slots := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				for j := i; j < n; j++ {
+					results[j] <- skipped(j, ctx.Err())
+				}
+				return
+			}
+			wg.Go(func() {
+				results[i] <- probe(i)
+				<-slots
+			})
+		}
+	})
+	return results, wg.Wait
 }
 
 func scanPort(ctx context.Context, d *TCPDialer, cfg *tls.Config, t *TLSOptions) ScanResult {

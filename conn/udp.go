@@ -1168,39 +1168,20 @@ func ScanUDP(ctx context.Context, d *UDPDialer, ports []int, parallel int, wait 
 	if err != nil {
 		return 0, err
 	}
-	if parallel < 1 {
-		parallel = 1
-	}
 	if wait <= 0 {
 		wait = time.Second
 	}
-	results := make([]chan UDPScanResult, len(ports))
-	for i := range results {
-		results[i] = make(chan UDPScanResult, 1)
+	port := func(i int) *UDPDialer {
+		pd := *d
+		pd.Port, pd.pinned = ports[i], ips[:1]
+		return &pd
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	slots := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() {
-		for i, p := range ports {
-			pd := *d
-			pd.Port, pd.pinned = p, ips[:1]
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				for j, ch := range results[i:] {
-					ch <- UDPScanResult{Port: ports[i+j], Err: ctx.Err(), Dialer: &pd}
-				}
-				return
-			}
-			wg.Go(func() {
-				results[i] <- probeUDP(ctx, &pd, wait)
-				<-slots
-			})
-		}
-	})
+	results, done := probePorts(ctx, len(ports), parallel,
+		func(i int) UDPScanResult { return probeUDP(ctx, port(i), wait) },
+		func(i int, err error) UDPScanResult { return UDPScanResult{Port: ports[i], Err: err, Dialer: port(i)} })
+	defer done()
 	notClosed := 0
 	for _, ch := range results {
 		r := <-ch
