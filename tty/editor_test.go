@@ -464,3 +464,34 @@ func TestEditorReader(t *testing.T) {
 		t.Errorf("read %q", got)
 	}
 }
+
+// FuzzDecodeKey: every input decodes into keys without a panic, each key
+// takes bytes that are there, and an unfinished key never holds more than
+// maxSeq bytes back, so typed (or pasted) input cannot pile up unread.
+func FuzzDecodeKey(f *testing.F) {
+	for _, s := range []string{"abc\r\n", "\x1b[A\x1b[1;5D\x1bOH", "\x1b[200~pasted\x1b[201~", "\x1b[", "\x1b[1;", "é\xc3", "\x1bb\x1b\x7f", "\x1b[99999999999999999999~", "\x03\x04\x7f\t"} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, paste bool) {
+		for len(b) > 0 {
+			k, n := decodeKey(b, paste)
+			if n < 0 || n > len(b) {
+				t.Fatalf("decodeKey(%q) took %d bytes", b, n)
+			}
+			if n == 0 {
+				if len(b) > maxSeq {
+					t.Fatalf("decodeKey(%q, %v) holds %d bytes back as an unfinished key", b, paste, len(b))
+				}
+				return
+			}
+			switch k.kind {
+			case keyPasteStart:
+				paste = true
+			case keyPasteEnd:
+				paste = false
+			}
+			b = b[n:]
+		}
+	})
+}
