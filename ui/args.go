@@ -103,7 +103,9 @@ func Reorder(args []string, spec FlagSpec) ([]string, error) {
 			name, _, hasValue := strings.Cut(a[2:], "=")
 			fa, ok := spec[name]
 			if !ok || len(name) < 2 {
-				return nil, Usagef(flagsHint, "unknown flag %s", a)
+				// Without its value: "--proxy-autn=user:secret" may hold
+				// a secret that was meant for a flag.
+				return nil, Usagef(flagsHint, "unknown flag --%s", name)
 			}
 			if err := seen(name); err != nil {
 				return nil, err

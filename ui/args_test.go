@@ -140,13 +140,14 @@ func TestReorderErrors(t *testing.T) {
 		{[]string{"-L"}, "unknown flag -L"}, // flags are case-sensitive
 		{[]string{"-lvnp4444x"}, ""},        // valid: "4444x" is -p's value
 		{[]string{"--bogus"}, "unknown flag --bogus"},
-		{[]string{"--bogus=1"}, "unknown flag --bogus=1"},
+		{[]string{"--bogus=1"}, "unknown flag --bogus"},
+		{[]string{"--proxy-autn=user:secret"}, "unknown flag --proxy-autn"}, // a value may be a secret
 		{[]string{"--Verbose"}, "unknown flag --Verbose"},
 		{[]string{"--4"}, "unknown flag --4"}, // one-letter names take one dash
 		{[]string{"--q", "1"}, "unknown flag --q"},
 		{[]string{"--l"}, "unknown flag --l"},
 		{[]string{"---v"}, "unknown flag ---v"},
-		{[]string{"--=x"}, "unknown flag --=x"},
+		{[]string{"--=x"}, "unknown flag --"},
 		{[]string{"--verbose=true"}, "takes no value"},
 		{[]string{"--verbose="}, "takes no value"},
 		{[]string{"-p"}, "needs a value"},
