@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -261,23 +262,44 @@ func TestBroker(t *testing.T) {
 	out := newLockedBuffer()
 	p := start(t, opts{stdout: out}, "-l", "--broker", "127.0.0.1", "0", "-v")
 	port := p.port()
-	var cs [3]*net.TCPConn
+	var (
+		cs [3]*net.TCPConn
+		rs [3]*bufio.Reader
+	)
+	readLine := func(i int) string {
+		t.Helper()
+		got, err := rs[i].ReadString('\n')
+		if err != nil {
+			t.Fatalf("client %d got %q, %v", i, got, err)
+		}
+		return got
+	}
 	for i := range cs {
 		cs[i] = dial(t, port)
 		cs[i].SetDeadline(time.Now().Add(20 * time.Second))
-		p.waitLines(`^Connection received on `, i+1)
+		rs[i] = bufio.NewReader(cs[i])
+		// "Connection received" comes before the client joins the
+		// broker; a line of its own reaching stdout (a participant from
+		// the start) says it has joined.
+		hi := fmt.Sprintf("hi %d\n", i)
+		cs[i].Write([]byte(hi))
+		out.waitContains(t, hi)
+		for j := range i {
+			if got := readLine(j); got != hi {
+				t.Fatalf("client %d got %q, want %q", j, got, hi)
+			}
+		}
 	}
 	cs[0].Write([]byte("from zero\n"))
-	for _, c := range cs[1:] {
-		got, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil || got != "from zero\n" {
-			t.Fatalf("a client got %q, %v", got, err)
+	for i := 1; i < len(cs); i++ {
+		if got := readLine(i); got != "from zero\n" {
+			t.Fatalf("client %d got %q", i, got)
 		}
 	}
 	cs[0].SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, _ := cs[0].Read(make([]byte, 1)); n != 0 {
+	if n, _ := rs[0].Read(make([]byte, 1)); n != 0 {
 		t.Fatal("the sender got its own bytes back")
 	}
-	out.waitLen(t, len("from zero\n"))
+	out.waitContains(t, "from zero\n")
 	p.stop(syscall.SIGTERM, 143)
 }
