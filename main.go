@@ -1,5 +1,6 @@
-// Command gnc is a netcat-style TCP tool: it connects or listens and pipes
-// stdin and stdout through the socket, relays between two endpoints, and
+// Command gnc is a netcat-style tool for TCP, UDP and Unix-domain sockets,
+// with TLS and proxies: it connects or listens and pipes stdin and stdout
+// (or a program) through the socket, relays between two endpoints, and
 // dumps what crosses in hex.
 package main
 
@@ -189,7 +190,7 @@ func newApp(u *ui.UI) *cli.App {
 	nc, rl := quiet(ncFlags()), quiet(relayFlags())
 	return &cli.App{
 		Name:      "gnc",
-		Usage:     "netcat, done right: connect, listen, relay and dump TCP",
+		Usage:     "netcat, done right: connect, listen, relay and dump TCP, UDP, Unix sockets and TLS",
 		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc -U [flags] PATH\ngnc -lU [flags] PATH\ngnc relay [flags] FROM TO",
 		Version:   version(),
 		Flags:     nc,
