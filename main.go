@@ -191,14 +191,14 @@ func newApp(u *ui.UI) *cli.App {
 	return &cli.App{
 		Name:      "gnc",
 		Usage:     "netcat, done right: connect, listen, relay and dump TCP, UDP, Unix sockets and TLS",
-		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc -U [flags] PATH\ngnc -lU [flags] PATH\ngnc relay [flags] FROM TO",
+		UsageText: "gnc [flags] HOST PORT\ngnc -l [flags] [ADDR] PORT\ngnc -z [flags] HOST PORTS...\ngnc -u [flags] HOST PORT (UDP; -lu, -zu likewise)\ngnc -U [flags] PATH\ngnc -lU [flags] PATH\ngnc relay [flags] FROM TO",
 		Version:   version(),
 		Flags:     nc,
 		Action:    func(c *cli.Context) error { return ncAction(c, u, nc) },
 		Commands: []*cli.Command{{
 			Name:      "relay",
 			Usage:     "forward between two endpoints",
-			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, proxy, exec:COMMAND, echo:, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080\n           gnc relay listen:8080 exec:./handler,stderr",
+			UsageText: "gnc relay [flags] FROM TO\n\nendpoints: HOST:PORT (tcp:HOST:PORT), tls:HOST:PORT, listen:[ADDR:]PORT, tls-listen:[ADDR:]PORT,\n           udp:HOST:PORT, udp-listen:[ADDR:]PORT, unix:PATH, unix-listen:PATH, proxy, exec:COMMAND, echo:, - (stdio)\nexamples:  gnc relay listen:8080 example.com:80\n           gnc relay udp-listen:5353 udp:10.0.0.53:53\n           gnc relay listen:8080 unix:/run/app.sock\n           gnc relay -k gateway:9001 localhost:22\n           gnc relay listen:9001 listen:9002\n           gnc relay listen:127.0.0.1:1080 proxy\n           gnc relay listen:8443 tls:example.com:443,proxy=socks5h://127.0.0.1:1080\n           gnc relay listen:8080 exec:./handler,stderr",
 			Flags:     rl,
 			Action:    func(c *cli.Context) error { return relayAction(c, u, rl) },
 		}},
