@@ -70,18 +70,32 @@ const (
 // Event is one thing worth telling the user; which fields are set depends
 // on Kind.
 type Event struct {
-	Kind     EventKind
-	ID       uint64
+	// Kind says what happened, and so which of the other fields are set.
+	Kind EventKind
+	// ID numbers the pairing, from 1; zero for events of no pairing.
+	ID uint64
+	// Endpoint is the endpoint the event is about (the one that listened,
+	// dialed or failed); nil when none is.
 	Endpoint Endpoint
-	Addr     net.Addr
-	Conn     Conn
-	Peer     Conn
-	Err      error
-	Elapsed  time.Duration
-	Delay    time.Duration
-	Attempt  int
+	// Addr is a listening address; nil when the event has none.
+	Addr net.Addr
+	// Conn is the conn opened or accepted on Endpoint, and Peer the
+	// other side's conn of the same pairing; either nil when not open.
+	Conn Conn
+	Peer Conn
+	// Err is the failure an event reports; nil for the others.
+	Err error
+	// Elapsed is how long the open took (Connected); zero elsewhere.
+	Elapsed time.Duration
+	// Delay is a wait to come: the back-off before the next attempt
+	// (Retrying), or the drain's bound (Draining, DrainExpired).
+	Delay time.Duration
+	// Attempt is the number of the attempt that just failed, from 1
+	// (Retrying).
+	Attempt int
 	// Count is a number of pairings (Draining, DrainExpired).
-	Count  int
+	Count int
+	// Result is a pairing's outcome (Closed).
 	Result Result
 }
 
@@ -96,6 +110,8 @@ type Event struct {
 //   - neither listening: one pairing; with Keep a new one each time the last
 //     ends, with capped exponential back-off between failed attempts.
 type Server struct {
+	// From and To are the two sides; each pairing joins a conn from
+	// each. Neither may be nil.
 	From, To Endpoint
 	// Keep makes the server go on pairing after the first pairing.
 	Keep bool
