@@ -3,8 +3,11 @@ package conn
 import (
 	"context"
 	"net"
+	"slices"
 	"testing"
 	"time"
+
+	"gnc/relay"
 )
 
 // TestUDPQueueFull: a session whose conn does not read holds maxQueue
@@ -232,5 +235,97 @@ func TestUDPBatchNoAllocs(t *testing.T) {
 	roundTrip()
 	if a := testing.AllocsPerRun(200, roundTrip); a > 0 {
 		t.Fatalf("%.1f allocations per round trip, want none", a)
+	}
+}
+
+// TestSendRuns: consecutive datagrams of one size go as one UDP_SEGMENT
+// run, a shorter one ends a run, an empty or a larger one starts a new
+// header, and runs stay within the kernel's bounds.
+func TestSendRuns(t *testing.T) {
+	mk := func(sizes ...int) [][]byte {
+		ds := make([][]byte, len(sizes))
+		for i, n := range sizes {
+			ds[i] = make([]byte, n)
+		}
+		return ds
+	}
+	b := mmsgPool.Get().(*mmsgBatch)
+	defer mmsgPool.Put(b)
+	for _, c := range []struct {
+		sizes   []int
+		limit   int
+		runs    []int
+		longest int
+	}{
+		{[]int{64, 64, 64}, MaxDatagram, []int{3}, 64},
+		{[]int{64, 64, 10, 64}, MaxDatagram, []int{3, 1}, 64},
+		{[]int{64, 100, 100}, MaxDatagram, []int{1, 2}, 100},
+		{[]int{64, 0, 64, 64}, MaxDatagram, []int{1, 1, 2}, 64},
+		{[]int{0, 0}, MaxDatagram, []int{1, 1}, 0},
+		{[]int{64, 64, 64}, 63, []int{1, 1, 1}, 0},
+		{[]int{40000, 40000}, MaxDatagram, []int{1, 1}, 0}, // together too long for one packet
+		{make([]int, 40), MaxDatagram, make([]int, relay.DatagramBatch), 0},
+	} {
+		for i := range c.runs {
+			if c.runs[i] == 0 {
+				c.runs[i] = 1 // the all-empty case: one header each, up to the batch
+			}
+		}
+		longest := b.fill(mk(c.sizes...), 0, c.limit)
+		if !slices.Equal(b.runs[:b.k], c.runs) || longest != c.longest {
+			t.Errorf("sizes %v limit %d: runs %v longest %d, want %v and %d", c.sizes, c.limit, b.runs[:b.k], longest, c.runs, c.longest)
+		}
+	}
+	many := make([]int, relay.DatagramBatch)
+	for i := range many {
+		many[i] = 8
+	}
+	if b.fill(mk(many...), 0, MaxDatagram); b.k != 1 || b.runs[0] != len(many) {
+		t.Errorf("%d datagrams of 8 bytes: runs %v, want one of all", len(many), b.runs[:b.k])
+	}
+}
+
+// TestSendRunsKeepBoundaries: datagrams sent in runs arrive one by one,
+// each whole and in order, with runs on and with them turned off.
+func TestSendRunsKeepBoundaries(t *testing.T) {
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	peer.SetReadBuffer(4 << 20)
+	d := &UDPDialer{Host: "127.0.0.1", Port: peer.LocalAddr().(*net.UDPAddr).Port}
+	c, err := d.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sizes := []int{64, 64, 64, 64, 30, 64, 1400, 1400, 1400, 0, 7, 7, 9, 65507, 1, 1, 1}
+	for _, limit := range []int64{MaxDatagram, 0} {
+		old := gsoMax.Load()
+		gsoMax.Store(limit)
+		ds := make([][]byte, len(sizes))
+		for i, n := range sizes {
+			ds[i] = make([]byte, n)
+			for j := range ds[i] {
+				ds[i][j] = byte(i)
+			}
+		}
+		n, err := c.WriteDatagrams(ds)
+		gsoMax.Store(old)
+		if err != nil || n != len(ds) {
+			t.Fatalf("limit %d: WriteDatagrams = %d, %v", limit, n, err)
+		}
+		buf := make([]byte, 65536)
+		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for i, want := range sizes {
+			got, err := peer.Read(buf)
+			if err != nil {
+				t.Fatalf("limit %d, datagram %d: %v", limit, i, err)
+			}
+			if got != want || (got > 0 && (buf[0] != byte(i) || buf[got-1] != byte(i))) {
+				t.Fatalf("limit %d, datagram %d: %d bytes starting %v, want %d of %d", limit, i, got, buf[:min(got, 4)], want, i)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -139,20 +140,52 @@ type mmsgBatch struct {
 	hs   []mmsghdr
 	iovs []unix.Iovec
 	name unix.RawSockaddrInet6 // every datagram's destination, when not connected
+	runs []int                 // sending: how many datagrams each header carries
+	oob  []byte                // sending: a UDP_SEGMENT control message per header
 
-	k, n   int // datagrams asked, and done
+	k, n   int // headers asked, and done
 	errno  error
 	sendFn func(fd uintptr) bool // sendCall, made once
 }
 
+// oobSpace is the room one UDP_SEGMENT control message takes.
+var oobSpace = unix.CmsgSpace(2)
+
 var mmsgPool = sync.Pool{New: func() any {
-	b := &mmsgBatch{hs: make([]mmsghdr, relay.DatagramBatch), iovs: make([]unix.Iovec, relay.DatagramBatch)}
+	n := relay.DatagramBatch
+	b := &mmsgBatch{hs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), runs: make([]int, n), oob: make([]byte, n*oobSpace)}
+	for i := range n {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b.oob[i*oobSpace]))
+		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+		h.SetLen(unix.CmsgLen(2))
+	}
 	b.sendFn = b.sendCall
 	return b
 }}
 
+// gsoMax is the largest datagram sent in a UDP_SEGMENT run (generic
+// segmentation offload: a run of datagrams of one size crosses the
+// stack as one buffer and is cut into datagrams at its end, which on
+// loopback costs a third of sending them one by one). A run is refused
+// with EINVAL when a datagram with its headers exceeds the route's MTU,
+// and by kernels before 4.18; each refusal lowers gsoMax below the size
+// refused, down to 0 (no runs at all), and the datagrams go again one by
+// one, so nothing is lost and the refusal is not met twice.
+var gsoMax atomic.Int64
+
+func init() { gsoMax.Store(MaxDatagram) }
+
+// maxRun bounds a run: the kernel's UDP_MAX_SEGMENTS, and a run's bytes
+// fit in one IP packet's length field.
+const (
+	maxRun      = 64
+	maxRunBytes = 65000
+)
+
 // sendDatagrams sends each of ds as a datagram on rc's socket: to to, or
 // when to is the zero AddrPort on a connected socket to its peer.
+// Consecutive datagrams of one size (the last of a run may be shorter) go
+// as one UDP_SEGMENT run where the kernel takes it.
 func sendDatagrams(rc syscall.RawConn, ds [][]byte, to netip.AddrPort) (int, error) {
 	b := mmsgPool.Get().(*mmsgBatch)
 	defer mmsgPool.Put(b)
@@ -162,33 +195,92 @@ func sendDatagrams(rc syscall.RawConn, ds [][]byte, to netip.AddrPort) (int, err
 	}
 	sent := 0
 	for sent < len(ds) {
-		b.k = min(len(ds)-sent, len(b.hs))
-		for i := range b.k {
-			h := &b.hs[i].hdr
-			*h = unix.Msghdr{}
-			if d := ds[sent+i]; len(d) > 0 {
-				b.iovs[i].Base = &d[0]
-				b.iovs[i].SetLen(len(d))
-				h.Iov = &b.iovs[i]
-				h.SetIovlen(1)
-			}
-			if namelen > 0 {
-				h.Name = (*byte)(unsafe.Pointer(&b.name))
-				h.Namelen = namelen
-			}
-		}
+		limit := int(gsoMax.Load())
+		longest := b.fill(ds[sent:], namelen, limit)
 		b.n, b.errno = 0, nil
 		err := rc.Write(b.sendFn)
-		clear(b.iovs[:b.k]) // drop the references to the caller's buffers
+		clear(b.iovs) // drop the references to the caller's buffers
 		if err != nil {
 			return sent, err
 		}
 		if b.errno != nil {
+			if b.n == 0 && longest > 0 && gsoRefused(b.errno) {
+				// Lower the bound below the run that may have been
+				// refused, and send these again.
+				for {
+					cur := gsoMax.Load()
+					if int64(longest) > cur || gsoMax.CompareAndSwap(cur, int64(longest-1)) {
+						break
+					}
+				}
+				continue // each time with fewer runs: it ends
+			}
 			return sent, os.NewSyscallError("sendmmsg", b.errno)
 		}
-		sent += b.n
+		for _, r := range b.runs[:b.n] {
+			sent += r
+		}
 	}
 	return sent, nil
+}
+
+// gsoRefused reports the errors with which a kernel refuses a
+// UDP_SEGMENT run: too large for the route, or not known at all.
+func gsoRefused(err error) bool {
+	return err == unix.EINVAL || err == unix.ENOPROTOOPT || err == unix.EIO
+}
+
+// fill sets up b's headers for the datagrams at the start of ds, runs of
+// one size up to limit bytes each becoming one header, and returns the
+// largest datagram size sent in a run (0: no run).
+func (b *mmsgBatch) fill(ds [][]byte, namelen uint32, limit int) (longest int) {
+	b.k = 0
+	iov := 0
+	for i := 0; i < len(ds) && b.k < len(b.hs) && iov < len(b.iovs); {
+		h := &b.hs[b.k].hdr
+		*h = unix.Msghdr{}
+		if namelen > 0 {
+			h.Name = (*byte)(unsafe.Pointer(&b.name))
+			h.Namelen = namelen
+		}
+		size := len(ds[i])
+		run := 1
+		if size > 0 && size <= limit {
+			total := size
+			for i+run < len(ds) && run < maxRun && iov+run < len(b.iovs) {
+				next := len(ds[i+run])
+				if next == 0 || next > size || total+next > maxRunBytes {
+					break
+				}
+				run++
+				total += next
+				if next < size {
+					break // only the last of a run may be shorter
+				}
+			}
+		}
+		if size > 0 {
+			for j := range run {
+				d := ds[i+j]
+				b.iovs[iov+j].Base = &d[0]
+				b.iovs[iov+j].SetLen(len(d))
+			}
+			h.Iov = &b.iovs[iov]
+			h.SetIovlen(run)
+		}
+		if run > 1 {
+			c := b.oob[b.k*oobSpace : (b.k+1)*oobSpace]
+			*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(size)
+			h.Control = &c[0]
+			h.SetControllen(len(c))
+			longest = max(longest, size)
+		}
+		b.runs[b.k] = run
+		b.k++
+		iov += run
+		i += run
+	}
+	return longest
 }
 
 func (b *mmsgBatch) sendCall(fd uintptr) bool {
