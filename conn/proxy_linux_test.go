@@ -2,9 +2,9 @@ package conn_test
 
 import (
 	"context"
+	"gnc/internal/testnet"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,19 +17,7 @@ import (
 // while the test uses it.
 func refusingPort(t *testing.T) string {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
+	return strconv.Itoa(testnet.ClosedPort(t))
 }
 
 // TestProxyScan: through a proxy a refused port is closed, an open one

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"gnc/internal/testnet"
 	"net"
 	"os"
 	"strconv"
@@ -12,19 +13,7 @@ import (
 // listening, so a connect to it is refused and no one else can take it.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
+	return "127.0.0.1:" + strconv.Itoa(testnet.ClosedPort(t))
 }
 
 func TestDialUnreachable(t *testing.T) {
