@@ -83,19 +83,27 @@ func (b *batchReader) read() (int, error) {
 func (b *batchReader) recv(fd uintptr) bool {
 	// Always ask first: the poller forgets what it saw before this
 	// read began, so only the socket itself can say it is empty.
+	var ok bool
+	b.n, b.errno, ok = mmsgCall(unix.SYS_RECVMMSG, fd, b.hs, unix.MSG_DONTWAIT)
+	return ok
+}
+
+// mmsgCall makes recvmmsg(2) or sendmmsg(2) (trap) on hs, again after
+// EINTR. ok is false for EAGAIN (nothing to read, no room to send), so
+// that the poller waits; otherwise n is how many headers were done, or
+// errno why none was.
+func mmsgCall(trap, fd uintptr, hs []mmsghdr, flags int) (n int, errno error, ok bool) {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(len(b.hs)), unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.Syscall6(trap, fd, uintptr(unsafe.Pointer(&hs[0])), uintptr(len(hs)), uintptr(flags), 0, 0)
 		switch e {
 		case 0:
-			b.n = int(r)
-			return true
+			return int(r), nil, true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			return 0, nil, false
 		}
-		b.errno = e
-		return true
+		return 0, e, true
 	}
 }
 
@@ -284,20 +292,9 @@ func (b *mmsgBatch) fill(ds [][]byte, namelen uint32, limit int) (longest int) {
 }
 
 func (b *mmsgBatch) sendCall(fd uintptr) bool {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(b.k), 0, 0, 0)
-		switch e {
-		case 0:
-			b.n = int(r)
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		}
-		b.errno = e
-		return true
-	}
+	var ok bool
+	b.n, b.errno, ok = mmsgCall(unix.SYS_SENDMMSG, fd, b.hs[:b.k], 0)
+	return ok
 }
 
 // setName puts to in b.name as the kernel takes it, and returns its
@@ -346,18 +343,16 @@ func rxFill(fd uintptr, bufs []*[]byte, sizes []int) (int, error) {
 		h.Iov = &b.iovs[i]
 		h.SetIovlen(1)
 	}
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hs[0])), uintptr(b.k), unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		clear(b.iovs[:b.k])
-		if e != 0 {
-			return 0, e
-		}
-		for i := range int(r) {
-			sizes[i] = int(b.hs[i].len)
-		}
-		return int(r), nil
+	n, err, ok := mmsgCall(unix.SYS_RECVMMSG, fd, b.hs[:b.k], unix.MSG_DONTWAIT)
+	clear(b.iovs[:b.k])
+	switch {
+	case !ok:
+		return 0, unix.EAGAIN
+	case err != nil:
+		return 0, err
 	}
+	for i := range n {
+		sizes[i] = int(b.hs[i].len)
+	}
+	return n, nil
 }
