@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
+	"gnc/internal/testnet"
 	"io"
 	"net"
 	"os"
@@ -31,27 +32,12 @@ func proxyServer(t *testing.T, spec string, extra ...string) (*proc, string) {
 // arrives only if the half-close crossed every hop.
 func replyServer(t *testing.T) string {
 	t.Helper()
-	l, port := listen(t)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
-				req, _ := io.ReadAll(c)
-				c.Write(append([]byte("reply to "), req...))
-			}()
-		}
-	}()
+	addr := testnet.ServeEach(t, func(c *net.TCPConn) {
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		req, _ := io.ReadAll(c)
+		c.Write(append([]byte("reply to "), req...))
+	})
+	_, port, _ := net.SplitHostPort(addr)
 	return port
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"gnc/internal/testnet"
 	"io"
 	"net"
 	"strings"
@@ -21,27 +22,12 @@ import (
 // half-closing after end of file.
 func echoTarget(t *testing.T) string {
 	t.Helper()
-	l, port := listenTCP(t)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-			}()
-		}
-	}()
+	addr := testnet.ServeEach(t, func(c *net.TCPConn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.Copy(c, c)
+		c.CloseWrite()
+	})
+	_, port, _ := net.SplitHostPort(addr)
 	return port
 }
 

@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"gnc/internal/testnet"
 	"io"
 	"net"
 	"os"
@@ -63,32 +64,12 @@ func (e dialEP) String() string { return e.addr }
 // echoServer echoes every connection until the test ends.
 func echoServer(t testing.TB) string {
 	t.Helper()
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				// Wrapped so Go's own splice (and its pooled pipes, freed
-				// only by the garbage collector) stays out of the count.
-				io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c})
-				c.(*net.TCPConn).CloseWrite()
-			}()
-		}
-	}()
-	t.Cleanup(func() { echo.Close(); wg.Wait() })
-	return echo.Addr().String()
+	return testnet.ServeEach(t, func(c *net.TCPConn) {
+		// Wrapped so Go's own splice (and its pooled pipes, freed only by
+		// the garbage collector) stays out of the count.
+		io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c})
+		c.CloseWrite()
+	})
 }
 
 // TestServerNoLeaks runs a port-forwarding Server in this process, opens

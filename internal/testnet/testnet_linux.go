@@ -1,5 +1,3 @@
-// Package testnet holds loopback helpers that the tests of several
-// packages share.
 package testnet
 
 import (
