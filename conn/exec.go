@@ -76,7 +76,7 @@ const shellPath = "/bin/sh"
 type Exec struct {
 	opt  ExecOptions
 	path string   // the program, looked up
-	env  []string // gnc's environment without execEnvKeys
+	env  []string // gnc's environment without execEnvKeys or opt.Env's keys
 
 	mu     sync.Mutex
 	live   map[*execConn]struct{} // started and not yet exited
@@ -124,7 +124,8 @@ func NewExec(o ExecOptions) (*Exec, error) {
 			return nil, &ParseError{What: "environment setting", Value: kv, Reason: "not KEY=VALUE", Hint: `as in "env=LANG=C"`}
 		}
 	}
-	return &Exec{opt: o, path: path, env: baseEnv(os.Environ()), live: map[*execConn]struct{}{}}, nil
+	o.Env = dedupEnv(o.Env)
+	return &Exec{opt: o, path: path, env: baseEnv(os.Environ(), o.Env), live: map[*execConn]struct{}{}}, nil
 }
 
 // String names the endpoint as the user wrote it.
@@ -187,12 +188,45 @@ var execEnvKeys = []string{
 	"NCAT_REMOTE_ADDR", "NCAT_REMOTE_PORT", "NCAT_LOCAL_ADDR", "NCAT_LOCAL_PORT", "NCAT_PROTO",
 }
 
-// baseEnv is env without execEnvKeys.
-func baseEnv(env []string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(execEnvKeys, k)
+// baseEnv is env, deduplicated, without execEnvKeys or the keys that
+// extra sets.
+func baseEnv(env, extra []string) []string {
+	return slices.DeleteFunc(dedupEnv(env), func(kv string) bool {
+		k := envKey(kv)
+		return slices.Contains(execEnvKeys, k) || slices.ContainsFunc(extra, func(x string) bool { return envKey(x) == k })
 	})
+}
+
+// dedupEnv is env with the last setting of each key only, in order.
+func dedupEnv(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, len(env))
+	n := len(out)
+	for i := len(env) - 1; i >= 0; i-- {
+		if k := envKey(env[i]); !seen[k] {
+			seen[k] = true
+			n--
+			out[n] = env[i]
+		}
+	}
+	return out[n:]
+}
+
+func envKey(kv string) string {
+	k, _, _ := strings.Cut(kv, "=")
+	return k
+}
+
+// environ is the program's environment for a conn with peer (nil: none):
+// see execEnv. Every key is set once, as the keys of e.env and
+// e.opt.Env are apart.
+func (e *Exec) environ(peer relay.Conn) []string {
+	env := execEnv(e.env, peer, e.opt.Env)
+	if len(e.opt.Env) > 0 {
+		// Settings of the user's replace the connection's.
+		env = dedupEnv(env)
+	}
+	return env
 }
 
 // execEnv is the program's environment: base (see baseEnv), what peer
@@ -229,7 +263,9 @@ func execEnv(base []string, peer relay.Conn, extra []string) []string {
 			if isTLS {
 				proto = "tls"
 				if s := verifiedSubject(peer, ts.ConnectionState()); s != "" {
-					env = append(env, "GNC_TLS_PEER_SUBJECT="+s)
+					// A NUL would end the value short, and the
+					// system refuses it: it is shown escaped.
+					env = append(env, "GNC_TLS_PEER_SUBJECT="+strings.ReplaceAll(s, "\x00", `\x00`))
 				}
 			}
 			env = append(env, "GNC_PROTO="+proto)

@@ -4,30 +4,35 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // childPipe makes a pipe for a program's stdin (forInput) or stdout. gnc's
 // end is non-blocking and registered with Go's poller, so that it is
-// spliced and Close interrupts I/O on it; the program's end is left
-// blocking and never registered, which spares the poller two
-// registrations and the descriptor two mode changes per connection.
-func childPipe(forInput bool) (ours, theirs *os.File, err error) {
+// spliced and Close interrupts I/O on it; the program's end stays a bare
+// descriptor, blocking as programs expect and never registered, which
+// spares the poller two registrations and the descriptor two mode changes
+// per connection.
+func childPipe(forInput bool) (ours *os.File, theirs int, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, nil, os.NewSyscallError("pipe2", err)
+		return nil, -1, os.NewSyscallError("pipe2", err)
 	}
 	o, t := p[0], p[1] // gnc reads the program's stdout
+	flags := unix.O_NONBLOCK | unix.O_RDONLY
 	if forInput {
 		o, t = p[1], p[0] // gnc writes the program's stdin
+		flags = unix.O_NONBLOCK | unix.O_WRONLY
 	}
-	if err := unix.SetNonblock(o, true); err != nil {
+	// A new pipe end has no other status flags to keep: set them at once.
+	if _, err := unix.FcntlInt(uintptr(o), unix.F_SETFL, flags); err != nil {
 		unix.Close(o)
 		unix.Close(t)
-		return nil, nil, os.NewSyscallError("fcntl", err)
+		return nil, -1, os.NewSyscallError("fcntl", err)
 	}
-	return os.NewFile(uintptr(o), "|"), os.NewFile(uintptr(t), "|"), nil
+	return os.NewFile(uintptr(o), "|"), t, nil
 }
 
 var pidfdOK = sync.OnceValue(func() bool {
@@ -39,43 +44,88 @@ var pidfdOK = sync.OnceValue(func() bool {
 	return true
 })
 
-// withPidFD asks for a pidfd of the child in *fd where the kernel has
-// them (Linux 5.3 and later), so that the wait for its exit parks in Go's
-// poller rather than holding a thread in waitid(2) for each program.
-func withPidFD(attr *syscall.SysProcAttr, fd *int) *syscall.SysProcAttr {
-	*fd = -1
+// spawn starts a program, with a pidfd of gnc's own where the kernel has
+// them (Linux 5.3 and later), waited for in Go's poller (pidfdProcess);
+// else as startProcess does. os/exec is not used: it would take a pidfd
+// of its own besides, copy the environment to deduplicate it (NewExec
+// and environ already have) and hold a thread in waitid(2) for each
+// program.
+func spawn(path string, argv []string, a spawnAttr) (process, error) {
 	if !pidfdOK() {
-		return attr
+		return startProcess(path, argv, a)
 	}
-	if attr == nil {
-		attr = &syscall.SysProcAttr{}
+	attr := a.procAttr()
+	pidfd := -1
+	attr.Sys.PidFD = &pidfd
+	pid, err := forkExec(path, argv, attr)
+	if err != nil {
+		return nil, err
 	}
-	attr.PidFD = fd
-	return attr
+	return &pidfdProcess{pid: pid, fd: pidfd}, nil
 }
 
-// awaitExit waits in Go's poller until the process of pidfd fd has exited,
-// without reaping it, and closes fd; it returns at once when fd is -1 or
-// cannot be polled, leaving the wait to os.Process.
-func awaitExit(fd int) {
-	if fd < 0 {
-		return
+// pidfdProcess is a program gnc holds a pidfd of: its exit is waited for
+// in Go's poller, not by a thread blocked in wait4(2) for each program,
+// and signals go through the pidfd, which names this process and no
+// other for as long as it is open.
+type pidfdProcess struct {
+	pid int
+	mu  sync.Mutex
+	fd  int // -1 once the process is reaped and fd closed
+}
+
+func (p *pidfdProcess) Pid() int { return p.pid }
+
+func (p *pidfdProcess) Signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fd >= 0 {
+		unix.PidfdSendSignal(p.fd, sig, nil, 0)
 	}
-	if unix.SetNonblock(fd, true) != nil {
-		unix.Close(fd)
-		return
+}
+
+// Wait waits until the pidfd is readable, which it becomes when the
+// process exits, and reaps the process by its pid: until it is reaped no
+// other process can take that pid.
+func (p *pidfdProcess) Wait() string {
+	var ws syscall.WaitStatus
+	reaped := false
+	reap := func() bool {
+		// With WNOHANG wait4 never blocks, so the scheduler is not told.
+		r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, uintptr(p.pid), uintptr(unsafe.Pointer(&ws)), unix.WNOHANG, 0, 0, 0)
+		if e == unix.EINTR {
+			return false
+		}
+		reaped = e == 0 && int(r) == p.pid
+		// Any other error says there is nothing left to wait for.
+		return reaped || e != 0
 	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
+	var f *os.File
+	// A pidfd has no status flags to keep.
+	if _, err := unix.FcntlInt(uintptr(p.fd), unix.F_SETFL, unix.O_NONBLOCK); err == nil {
+		f = os.NewFile(uintptr(p.fd), "pidfd")
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Read(func(uintptr) bool { return reap() })
+		}
 	}
-	rc.Read(func(fd uintptr) bool {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		// The process has exited once waitid reports it; an error says
-		// there is nothing to wait for here.
-		return err != nil || info.Signo != 0
-	})
+	if !reaped {
+		// No poller for the pidfd: a blocking wait.
+		_, err := syscall.Wait4(p.pid, &ws, 0, nil)
+		for err == syscall.EINTR {
+			_, err = syscall.Wait4(p.pid, &ws, 0, nil)
+		}
+		reaped = err == nil
+	}
+	p.mu.Lock()
+	if f != nil {
+		f.Close()
+	} else {
+		unix.Close(p.fd)
+	}
+	p.fd = -1
+	p.mu.Unlock()
+	if !reaped {
+		return "not reaped"
+	}
+	return exitStatus(ws)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"syscall"
@@ -35,7 +34,7 @@ func execPrepare(ExecOptions) error {
 // the program holding them alone decides when they end.
 type execConn struct {
 	e    *Exec
-	cmd  *exec.Cmd
+	proc process
 	name string
 
 	r      io.Reader // what the engine reads: stdout, or the terminal
@@ -59,25 +58,28 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: e.path, Args: e.opt.Argv, Dir: e.opt.Dir, Env: execEnv(e.env, peer, e.opt.Env)}
-	c := &execConn{e: e, cmd: cmd, exited: make(chan struct{})}
-	var child []*os.File // the program's ends, closed here once it runs
-	closeAll := func() {
-		for _, f := range append(child, c.stdin, c.stdout, c.master) {
-			if f != nil {
-				f.Close()
-			}
+	attr := spawnAttr{dir: e.opt.Dir, env: e.environ(peer)}
+	c := &execConn{e: e, exited: make(chan struct{})}
+	var tty *os.File // the terminal's program side, closed here once it runs
+	var theirs []int // the program's ends of its pipes, likewise
+	closeChild := func() {
+		if tty != nil {
+			tty.Close()
+		}
+		for _, fd := range theirs {
+			unix.Close(fd)
 		}
 	}
 	if e.opt.PTY {
-		master, tty, err := openPTY()
+		master, t, err := openPTY()
 		if err != nil {
 			return nil, &ExecError{Name: e.opt.Name, Reason: "no pseudo-terminal: " + Reason(err), Err: err, Hint: "the system is out of pseudo-terminals, or has none: run without --pty (pty)"}
 		}
-		c.master, child = master, []*os.File{tty}
+		c.master, tty = master, t
 		c.r, c.w = ptyReader{master}, ptyWriter{master}
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		fd := int(tty.Fd())
+		attr.fds = []int{fd, fd, fd}
+		attr.sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	} else {
 		inW, inR, err := childPipe(true)
 		if err != nil {
@@ -85,43 +87,44 @@ func (e *Exec) start(ctx context.Context, peer relay.Conn) (relay.Conn, error) {
 		}
 		outR, outW, err := childPipe(false)
 		if err != nil {
-			inR.Close()
 			inW.Close()
+			unix.Close(inR)
 			return nil, e.startError(err)
 		}
-		c.stdin, c.stdout, child = inW, outR, []*os.File{inR, outW}
+		c.stdin, c.stdout, theirs = inW, outR, []int{inR, outW}
 		c.r, c.w = outR, inW
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, os.Stderr
+		// gnc's stderr goes by number, never through os.Stderr.Fd, which
+		// would put it in blocking mode for every process that shares it.
+		attr.fds = []int{inR, outW, syscall.Stderr}
 		if e.opt.Stderr {
-			cmd.Stderr = outW
+			attr.fds[2] = outW
 		}
 	}
-	pidfd := -1
-	cmd.SysProcAttr = withPidFD(cmd.SysProcAttr, &pidfd)
-	if err := cmd.Start(); err != nil {
-		closeAll()
+	proc, err := spawn(e.path, e.opt.Argv, attr)
+	closeChild()
+	if err != nil {
+		for _, f := range []*os.File{c.stdin, c.stdout, c.master} {
+			if f != nil {
+				f.Close()
+			}
+		}
 		return nil, e.startError(err)
 	}
-	for _, f := range child {
-		f.Close()
-	}
-	c.name = e.opt.Name + " (pid " + strconv.Itoa(cmd.Process.Pid) + ")"
+	c.proc = proc
+	c.name = e.opt.Name + " (pid " + strconv.Itoa(proc.Pid()) + ")"
 	if !e.track(c) {
 		// The endpoint closed while the program started.
-		go c.wait(pidfd)
+		go c.wait()
 		c.Reap(true)
 		return nil, &ExecError{Name: e.opt.Name, Reason: "gnc is stopping", Err: context.Canceled}
 	}
-	go c.wait(pidfd)
+	go c.wait()
 	return c, nil
 }
 
-// wait reaps the program when it exits and says so; pidfd, if not -1, is
-// where its exit can be waited for in Go's poller.
-func (c *execConn) wait(pidfd int) {
-	awaitExit(pidfd)
-	c.cmd.Wait()
-	c.status = exitStatus(c.cmd.ProcessState)
+// wait reaps the program when it exits and says so.
+func (c *execConn) wait() {
+	c.status = c.proc.Wait()
 	c.e.untrack(c)
 	c.mu.Lock()
 	c.hasExited = true
@@ -133,19 +136,92 @@ func (c *execConn) wait(pidfd int) {
 	}
 }
 
-// exitStatus is "exit N" or "killed by SIGNAME".
-func exitStatus(ps *os.ProcessState) string {
-	if ps == nil {
+// process is a started program, until it is reaped.
+type process interface {
+	// Pid is the program's process ID.
+	Pid() int
+	// Signal sends sig, unless the program has been reaped: then no other
+	// process that took its ID since can be hit.
+	Signal(sig syscall.Signal)
+	// Wait waits for the program to exit, reaps it and says how it ended
+	// (see exitStatus).
+	Wait() string
+}
+
+// osProcess is a process as os.Process keeps it, where gnc has no pidfd
+// of its own: os.Process refuses to signal a process it has reaped.
+type osProcess struct{ p *os.Process }
+
+// spawnAttr is how a program is started: its working directory (empty:
+// gnc's), its environment, the descriptors that become its 0, 1 and 2,
+// which must be in blocking mode, and system-specific attributes (nil:
+// none).
+type spawnAttr struct {
+	dir string
+	env []string
+	fds []int
+	sys *syscall.SysProcAttr
+}
+
+// procAttr is a as syscall.ForkExec takes it, with a copy of a.sys that
+// the caller may change.
+func (a spawnAttr) procAttr() *syscall.ProcAttr {
+	files := make([]uintptr, len(a.fds))
+	for i, fd := range a.fds {
+		files[i] = uintptr(fd)
+	}
+	sys := &syscall.SysProcAttr{}
+	if a.sys != nil {
+		*sys = *a.sys
+	}
+	return &syscall.ProcAttr{Dir: a.dir, Env: a.env, Files: files, Sys: sys}
+}
+
+// forkExec starts path with syscall.ForkExec, its errors as os/exec words
+// them.
+func forkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil {
+		return 0, &os.PathError{Op: "fork/exec", Path: path, Err: err}
+	}
+	return pid, nil
+}
+
+// startProcess starts path and keeps it as an os.Process.
+func startProcess(path string, argv []string, a spawnAttr) (process, error) {
+	pid, err := forkExec(path, argv, a.procAttr())
+	if err != nil {
+		return nil, err
+	}
+	p, err := os.FindProcess(pid) // on Unix it always succeeds
+	if err != nil {
+		return nil, err
+	}
+	return osProcess{p}, nil
+}
+
+func (o osProcess) Pid() int                  { return o.p.Pid }
+func (o osProcess) Signal(sig syscall.Signal) { o.p.Signal(sig) }
+
+func (o osProcess) Wait() string {
+	ps, err := o.p.Wait()
+	if err != nil {
 		return "not reaped"
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	return exitStatus(ws)
+}
+
+// exitStatus is "exit N" or "killed by SIGNAME".
+func exitStatus(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
 		name := unix.SignalName(ws.Signal())
 		if name == "" {
 			name = "signal " + strconv.Itoa(int(ws.Signal()))
 		}
 		return "killed by " + name
 	}
-	return "exit " + strconv.Itoa(ps.ExitCode())
+	return "exit " + strconv.Itoa(ws.ExitStatus())
 }
 
 func (c *execConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
@@ -209,14 +285,11 @@ func (c *execConn) Reap(hurry bool) string {
 		if !hurry && waitDone(c.exited, execGrace) {
 			return
 		}
-		// os.Process refuses to signal a process it has reaped (and uses
-		// a pidfd where there is one), so no other process that took the
-		// pid since can be hit.
-		c.cmd.Process.Signal(syscall.SIGTERM)
+		c.proc.Signal(syscall.SIGTERM)
 		if waitDone(c.exited, execTerm) {
 			return
 		}
-		c.cmd.Process.Signal(syscall.SIGKILL)
+		c.proc.Signal(syscall.SIGKILL)
 	})
 	<-c.exited
 	return c.status

@@ -7,25 +7,35 @@ import (
 	"syscall"
 )
 
-// childPipe makes a pipe for a program's stdin (forInput) or stdout: both
-// ends as os.Pipe makes them, gnc's non-blocking and polled (the
-// program's end is put back in blocking mode when it is handed over).
-func childPipe(forInput bool) (ours, theirs *os.File, err error) {
-	r, w, err := os.Pipe()
+// childPipe makes a pipe for a program's stdin (forInput) or stdout: gnc's
+// end non-blocking and polled, the program's a bare blocking descriptor.
+// Both are made close-on-exec under syscall.ForkLock, so that no program
+// started meanwhile inherits them.
+func childPipe(forInput bool) (ours *os.File, theirs int, err error) {
+	var p [2]int
+	syscall.ForkLock.RLock()
+	err = syscall.Pipe(p[:])
+	if err == nil {
+		syscall.CloseOnExec(p[0])
+		syscall.CloseOnExec(p[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return nil, nil, err
+		return nil, -1, os.NewSyscallError("pipe", err)
 	}
+	o, t := p[0], p[1]
 	if forInput {
-		return w, r, nil
+		o, t = p[1], p[0]
 	}
-	return r, w, nil
+	if err := syscall.SetNonblock(o, true); err != nil {
+		syscall.Close(o)
+		syscall.Close(t)
+		return nil, -1, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(o), "|"), t, nil
 }
 
-// withPidFD does nothing: there are no pidfds here, and os.Process waits.
-func withPidFD(attr *syscall.SysProcAttr, fd *int) *syscall.SysProcAttr {
-	*fd = -1
-	return attr
+// spawn starts a program: see startProcess.
+func spawn(path string, argv []string, a spawnAttr) (process, error) {
+	return startProcess(path, argv, a)
 }
-
-// awaitExit leaves the wait to os.Process.
-func awaitExit(fd int) {}

@@ -5,6 +5,9 @@ package conn
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,5 +60,52 @@ func TestParseExecEndpoint(t *testing.T) {
 	e, err := ParseEndpoint(ctx, "echo:", Defaults{})
 	if err != nil || e.String() != "echo:" {
 		t.Errorf(`ParseEndpoint("echo:") = %v, %v`, e, err)
+	}
+}
+
+// addrConn is a peer with addresses and nothing to read or write.
+type addrConn struct{ local, remote net.Addr }
+
+func (addrConn) Read([]byte) (int, error)    { return 0, io.EOF }
+func (addrConn) Write(p []byte) (int, error) { return len(p), nil }
+func (addrConn) Close() error                { return nil }
+func (a addrConn) LocalAddr() net.Addr       { return a.local }
+func (a addrConn) RemoteAddr() net.Addr      { return a.remote }
+
+// The program's environment sets every key once: an inherited GNC_
+// variable gives way to the connection's, and the user's env= settings
+// (the last of each key) to nothing, as os/exec's deduplication did.
+func TestExecEnviron(t *testing.T) {
+	t.Setenv("GNC_REMOTE_ADDR", "stale")
+	t.Setenv("GNCTEST_A", "inherited")
+	e, err := NewExec(ExecOptions{Argv: []string{"true"}, Env: []string{"GNCTEST_A=1", "GNCTEST_B=x", "GNCTEST_A=2", "GNC_PROTO=mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := addrConn{
+		local:  &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9000},
+		remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000},
+	}
+	env := e.environ(peer)
+	got := map[string][]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = append(got[k], v)
+	}
+	for k, want := range map[string]string{
+		"GNC_REMOTE_ADDR": "127.0.0.2", "GNC_REMOTE_PORT": "40000", "GNC_LOCAL_PORT": "9000",
+		"NCAT_PROTO": "TCP", "GNC_PROTO": "mine", "GNCTEST_A": "2", "GNCTEST_B": "x",
+	} {
+		if v := got[k]; len(v) != 1 || v[0] != want {
+			t.Errorf("%s = %q, want once %q", k, v, want)
+		}
+	}
+	for k, v := range got {
+		if len(v) != 1 {
+			t.Errorf("%s set %d times: %q", k, len(v), v)
+		}
+	}
+	if _, ok := got["PATH"]; !ok && os.Getenv("PATH") != "" {
+		t.Error("PATH not inherited")
 	}
 }
