@@ -3,8 +3,8 @@
 # gnc's built-in echo:, on loopback.
 #
 # 1. Process start: bench/cmd/spawn runs /bin/cat </dev/null SPAWNS times,
-#    2 at a time, from Go with os/exec as gnc does: starts per second and
-#    CPU per start (the starter's and the child's). With every CPU busy
+#    2 at a time, from Go with syscall.ForkExec as gnc does: starts per
+#    second and CPU per start (the starter's and the child's). With every CPU busy
 #    starting processes and nothing else, that is the ceiling of any
 #    server that starts one per connection.
 # 2. Connection rate: bench/cmd/loadgen -c CLIENTS for DURATION against
@@ -83,7 +83,7 @@ if has_section spawn; then
 	log "  $SPAWN_JSON"
 	echo "## Process start"
 	echo
-	echo "\`bench/cmd/spawn -n $SPAWNS -p 2\`: /bin/cat with stdin, stdout and stderr on /dev/null, started from Go with os/exec and waited for, 2 at a time."
+	echo "\`bench/cmd/spawn -n $SPAWNS -p 2\`: /bin/cat with stdin, stdout and stderr on /dev/null, started from Go with syscall.ForkExec and waited for, 2 at a time."
 	echo
 	echo "| starts/s | CPU µs per start | of which the starter's (fork, wait) | of which the child's (exec, loader, cat, exit) |"
 	echo "|---:|---:|---:|---:|"

@@ -1,8 +1,9 @@
 //go:build unix
 
 // Command spawn measures what starting a process costs from Go, as gnc's
-// -e does for each connection: it runs PROG N times, P at a time, with
-// stdin, stdout and stderr on /dev/null, and prints one JSON line:
+// -e does for each connection (syscall.ForkExec, then wait4): it runs
+// PROG N times, P at a time, with stdin, stdout and stderr on /dev/null,
+// and prints one JSON line:
 //
 //	spawn -n 2000 -p 2 [-prog /bin/cat]
 //	{"starts":2000,"p":2,"elapsed_s":..,"rate":..,"self_cpu_us":..,"child_cpu_us":..,"cpu_us_per_start":..}
@@ -17,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
@@ -58,9 +58,18 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for range next {
-				c := exec.Command(*prog)
-				c.Stdin, c.Stdout, c.Stderr = null, null, null
-				if err := c.Run(); err != nil {
+				fd := null.Fd()
+				pid, err := syscall.ForkExec(*prog, []string{*prog}, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{fd, fd, fd}})
+				if err == nil {
+					var ws syscall.WaitStatus
+					for {
+						_, err = syscall.Wait4(pid, &ws, 0, nil)
+						if err != syscall.EINTR {
+							break
+						}
+					}
+				}
+				if err != nil {
 					mu.Lock()
 					failed = err
 					mu.Unlock()
