@@ -61,6 +61,13 @@ func spawn(path string, argv []string, a spawnAttr) (process, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pidfd < 0 { // started without one after all
+		p, err := os.FindProcess(pid)
+		if err != nil {
+			return nil, err
+		}
+		return osProcess{p}, nil
+	}
 	return &pidfdProcess{pid: pid, fd: pidfd}, nil
 }
 
@@ -92,9 +99,11 @@ func (p *pidfdProcess) Wait() string {
 	reaped := false
 	reap := func() bool {
 		// With WNOHANG wait4 never blocks, so the scheduler is not told.
+		// An EINTR is retried here, not by waiting again: the pidfd may
+		// have become readable already, and would not say so twice.
 		r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, uintptr(p.pid), uintptr(unsafe.Pointer(&ws)), unix.WNOHANG, 0, 0, 0)
-		if e == unix.EINTR {
-			return false
+		for e == unix.EINTR {
+			r, _, e = unix.RawSyscall6(unix.SYS_WAIT4, uintptr(p.pid), uintptr(unsafe.Pointer(&ws)), unix.WNOHANG, 0, 0, 0)
 		}
 		reaped = e == 0 && int(r) == p.pid
 		// Any other error says there is nothing left to wait for.

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -107,5 +109,41 @@ func TestExecEnviron(t *testing.T) {
 	}
 	if _, ok := got["PATH"]; !ok && os.Getenv("PATH") != "" {
 		t.Error("PATH not inherited")
+	}
+}
+
+// Both ways of keeping a started program (spawn's, with a pidfd on Linux,
+// and startProcess's os.Process, the only one elsewhere) report how it
+// ended, signal it while it runs, and do nothing to it once reaped.
+func TestProcessKinds(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	fd := int(null.Fd())
+	for name, start := range map[string]func(string, []string, spawnAttr) (process, error){"spawn": spawn, "startProcess": startProcess} {
+		t.Run(name, func(t *testing.T) {
+			a := spawnAttr{env: []string{"PATH=/usr/bin:/bin"}, fds: []int{fd, fd, fd}}
+			p, err := start("/bin/sh", []string{"sh", "-c", "exit 3"}, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Wait(); got != "exit 3" {
+				t.Errorf("exit 3: Wait = %q", got)
+			}
+			p.Signal(syscall.SIGKILL) // reaped: nothing to hit
+			p, err = start("/bin/sh", []string{"sh", "-c", "exec sleep 30"}, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Signal(syscall.SIGTERM)
+			if got := p.Wait(); got != "killed by SIGTERM" {
+				t.Errorf("SIGTERM: Wait = %q", got)
+			}
+			if _, err := start("/nonexistent/prog", []string{"prog"}, a); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("missing program: err = %v, want not exist", err)
+			}
+		})
 	}
 }
