@@ -263,6 +263,23 @@ func (c *execConn) Close() error {
 	return nil
 }
 
+// Grow enlarges the program's stdout pipe (out) or its stdin pipe to
+// 1 MiB once a long stream crosses it (relay.Grower). A program such as cat
+// moves 128 KiB per read and write: through Linux's 64 KiB pipes it waits
+// halfway through every block, and the stream goes at half the speed.
+// Only long streams grow their pipes because pipe memory counts against
+// the user's share (pipe-user-pages-soft), past which the kernel makes
+// every new pipe of that user small. A terminal is left as it is.
+func (c *execConn) Grow(out bool) {
+	f := c.stdin
+	if out {
+		f = c.stdout
+	}
+	if f != nil {
+		growPipe(f)
+	}
+}
+
 // BindExit: see relay.Process.
 func (c *execConn) BindExit(exited func()) {
 	c.mu.Lock()
@@ -371,6 +388,7 @@ func (p ptyWriter) Name() string { return p.f.Name() }
 var (
 	_ relay.Process = (*execConn)(nil)
 	_ relay.Halves  = (*execConn)(nil)
+	_ relay.Grower  = (*execConn)(nil)
 )
 
 // inheritedOnce marks, once, the descriptors gnc inherited (beyond 0, 1

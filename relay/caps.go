@@ -128,3 +128,16 @@ type Process interface {
 	// not given time to end of its own accord.
 	Reap(hurry bool) string
 }
+
+// Grower is implemented by conns whose buffers gnc made for them alone and
+// may enlarge, such as a program's stdin and stdout pipes, which Linux
+// makes 64 KiB. Once a direction has moved growAfter bytes, a long
+// stream rather than a request and its answer, the engine calls Grow
+// once for each end of it that is a Grower: out true for the conn it
+// reads, false for the conn it writes. The stream then crosses in fewer
+// and larger system calls on both sides of the buffer, gnc's and the
+// program's; short exchanges never pay for it. Grow does nothing where it
+// cannot, and its failures (a limit on pipe memory) are not errors.
+type Grower interface {
+	Grow(out bool)
+}

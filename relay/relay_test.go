@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -560,5 +561,47 @@ func TestReadWaiter(t *testing.T) {
 	waitResult(t, done)
 	if string(got) != "onetwothree" || w.unwaited.Load() != 0 {
 		t.Fatalf("got %q, %d reads without a wait first", got, w.unwaited.Load())
+	}
+}
+
+// growTCP is an owned socket that records the engine's Grow calls.
+type growTCP struct {
+	ownTCP
+	mu    sync.Mutex
+	grows []bool
+}
+
+func (g *growTCP) Grow(out bool) {
+	g.mu.Lock()
+	g.grows = append(g.grows, out)
+	g.mu.Unlock()
+}
+
+// TestGrower: a direction that moves a long stream asks each of its ends
+// that is a Grower, once, to grow; a short answer asks nothing.
+func TestGrower(t *testing.T) {
+	client, a := tcpPair(t)
+	b, server := tcpPair(t)
+	ga, gb := &growTCP{ownTCP: ownTCP{a}}, &growTCP{ownTCP: ownTCP{b}}
+	done := make(chan Result, 1)
+	go func() { done <- Pair(context.Background(), ga, gb, Options{}) }()
+
+	const long = growAfter + 1<<20
+	go func() {
+		client.Write(make([]byte, long))
+		client.CloseWrite()
+	}()
+	if n, err := io.Copy(io.Discard, server); n != long || err != nil {
+		t.Fatalf("server got %d bytes (%v), want %d", n, err, long)
+	}
+	server.Write([]byte("short answer"))
+	server.CloseWrite()
+	if got, err := io.ReadAll(client); string(got) != "short answer" || err != nil {
+		t.Fatalf("client got %q (%v)", got, err)
+	}
+	waitResult(t, done)
+	// Forward, a to b, was long: a grows what it sends, b what it takes.
+	if !slices.Equal(ga.grows, []bool{true}) || !slices.Equal(gb.grows, []bool{false}) {
+		t.Errorf("grows: a %v, b %v; want a [true], b [false]", ga.grows, gb.grows)
 	}
 }

@@ -94,6 +94,13 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 		rt = buffered(src)
 	}
 	c := copier{p: p, d: d, w: w, r: r, src: src, tapped: len(p.taps) > 0}
+	from, to := p.conns[d], p.conns[1-d]
+	if g, ok := from.(Grower); ok {
+		c.grow = append(c.grow, func() { g.Grow(true) })
+	}
+	if g, ok := to.(Grower); ok {
+		c.grow = append(c.grow, func() { g.Grow(false) })
+	}
 	if c.datagrams(r, w); c.dgram {
 		if rt >= viaPipe {
 			rt = buffered(src) // splice knows no datagram boundaries
@@ -144,7 +151,13 @@ type copier struct {
 	empties bool  // a zero-length read is a datagram to pass on
 	limit   int   // the most one read may take; zero: the buffer
 	count   int64 // datagrams delivered
+
+	grow []func() // Grower calls due after growAfter bytes; nil once made
 }
+
+// growAfter is how many bytes make a direction a long stream, whose ends'
+// buffers are worth enlarging (Grower).
+const growAfter = 4 << 20
 
 func (c *copier) hook(rt route) {
 	if routeHook != nil {
@@ -156,4 +169,10 @@ func (c *copier) hook(rt route) {
 func (c *copier) delivered(n int64) {
 	c.n += n
 	c.p.moved(c.d, n)
+	if c.grow != nil && c.n >= growAfter {
+		for _, g := range c.grow {
+			g()
+		}
+		c.grow = nil
+	}
 }
