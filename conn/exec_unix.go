@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +50,8 @@ type execConn struct {
 	mu        sync.Mutex
 	onExit    func()
 	hasExited bool
+	closed    bool  // Close has run
+	grown     int32 // pipes Grow enlarged, counted in grownPipes
 
 	closeOnce, cwOnce, reapOnce sync.Once
 }
@@ -259,6 +262,10 @@ func (c *execConn) Close() error {
 				f.Close()
 			}
 		}
+		c.mu.Lock()
+		c.closed = true
+		grownPipes.Add(-c.grown)
+		c.mu.Unlock()
 	})
 	return nil
 }
@@ -275,10 +282,28 @@ func (c *execConn) Grow(out bool) {
 	if out {
 		f = c.stdout
 	}
-	if f != nil {
-		growPipe(f)
+	if f == nil {
+		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || grownPipes.Add(1) > maxGrownPipes {
+		if !c.closed {
+			grownPipes.Add(-1)
+		}
+		return
+	}
+	c.grown++
+	growPipe(f)
 }
+
+// grownPipes counts the programs' pipes grown and not yet closed by gnc,
+// at most maxGrownPipes: with gnc's own pool of pipes that keeps gnc well
+// within an unprivileged user's default share of pipe memory, whatever
+// the number of clients.
+var grownPipes atomic.Int32
+
+const maxGrownPipes = 16
 
 // BindExit: see relay.Process.
 func (c *execConn) BindExit(exited func()) {
