@@ -8,24 +8,15 @@ import (
 )
 
 // childPipe makes a pipe for a program's stdin (forInput) or stdout: gnc's
-// end non-blocking and polled, the program's a bare blocking descriptor.
-// Both are made close-on-exec under syscall.ForkLock, so that no program
-// started meanwhile inherits them.
+// end non-blocking and polled, the program's a bare blocking descriptor,
+// both close-on-exec.
 func childPipe(forInput bool) (ours *os.File, theirs int, err error) {
-	var p [2]int
-	syscall.ForkLock.RLock()
-	err = syscall.Pipe(p[:])
-	if err == nil {
-		syscall.CloseOnExec(p[0])
-		syscall.CloseOnExec(p[1])
-	}
-	syscall.ForkLock.RUnlock()
+	o, t, err := cloexecPipe()
 	if err != nil {
 		return nil, -1, os.NewSyscallError("pipe", err)
 	}
-	o, t := p[0], p[1]
 	if forInput {
-		o, t = p[1], p[0]
+		o, t = t, o
 	}
 	if err := syscall.SetNonblock(o, true); err != nil {
 		syscall.Close(o)

@@ -26,10 +26,10 @@ func growPipe(f *os.File) {}
 // reference atomically.
 func dupOnto(oldfd, newfd int) error { return unix.Dup2(oldfd, newfd) }
 
-// ownPipe makes the pipe a pollFD's cancel writes to. Without pipe2 on
+// cloexecPipe makes a pipe whose ends are close-on-exec. Without pipe2 on
 // every system, ForkLock keeps a child started meanwhile from inheriting
-// the ends before they are marked close-on-exec.
-func ownPipe() (r, w int, err error) {
+// the ends before they are marked.
+func cloexecPipe() (r, w int, err error) {
 	var p [2]int
 	syscall.ForkLock.RLock()
 	err = unix.Pipe(p[:])
@@ -38,6 +38,16 @@ func ownPipe() (r, w int, err error) {
 		unix.CloseOnExec(p[1])
 	}
 	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return -1, -1, err
+	}
+	return p[0], p[1], nil
+}
+
+// ownPipe makes the pipe a pollFD's cancel writes to.
+func ownPipe() (r, w int, err error) {
+	var p [2]int
+	p[0], p[1], err = cloexecPipe()
 	if err != nil {
 		return -1, -1, err
 	}
