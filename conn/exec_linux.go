@@ -4,7 +4,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,11 +61,7 @@ func spawn(path string, argv []string, a spawnAttr) (process, error) {
 		return nil, err
 	}
 	if pidfd < 0 { // started without one after all
-		p, err := os.FindProcess(pid)
-		if err != nil {
-			return nil, err
-		}
-		return osProcess{p}, nil
+		return keepProcess(pid)
 	}
 	return &pidfdProcess{pid: pid, fd: pidfd}, nil
 }
@@ -97,33 +92,28 @@ func (p *pidfdProcess) Signal(sig syscall.Signal) {
 func (p *pidfdProcess) Wait() string {
 	var ws syscall.WaitStatus
 	reaped := false
-	reap := func() bool {
-		// With WNOHANG wait4 never blocks, so the scheduler is not told.
-		// An EINTR is retried here, not by waiting again: the pidfd may
-		// have become readable already, and would not say so twice.
-		r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, uintptr(p.pid), uintptr(unsafe.Pointer(&ws)), unix.WNOHANG, 0, 0, 0)
-		for e == unix.EINTR {
-			r, _, e = unix.RawSyscall6(unix.SYS_WAIT4, uintptr(p.pid), uintptr(unsafe.Pointer(&ws)), unix.WNOHANG, 0, 0, 0)
+	reap := func(options int) bool {
+		r, err := syscall.Wait4(p.pid, &ws, options, nil)
+		for err == syscall.EINTR {
+			r, err = syscall.Wait4(p.pid, &ws, options, nil)
 		}
-		reaped = e == 0 && int(r) == p.pid
-		// Any other error says there is nothing left to wait for.
-		return reaped || e != 0
+		reaped = err == nil && r == p.pid
+		// An error says there is nothing left to wait for.
+		return reaped || err != nil
 	}
 	var f *os.File
 	// A pidfd has no status flags to keep.
 	if _, err := unix.FcntlInt(uintptr(p.fd), unix.F_SETFL, unix.O_NONBLOCK); err == nil {
 		f = os.NewFile(uintptr(p.fd), "pidfd")
 		if rc, err := f.SyscallConn(); err == nil {
-			rc.Read(func(uintptr) bool { return reap() })
+			// EINTR is retried in reap, not by waiting again: the pidfd
+			// may have become readable already, and would not say so
+			// twice.
+			rc.Read(func(uintptr) bool { return reap(syscall.WNOHANG) })
 		}
 	}
 	if !reaped {
-		// No poller for the pidfd: a blocking wait.
-		_, err := syscall.Wait4(p.pid, &ws, 0, nil)
-		for err == syscall.EINTR {
-			_, err = syscall.Wait4(p.pid, &ws, 0, nil)
-		}
-		reaped = err == nil
+		reap(0) // no poller for the pidfd: a blocking wait
 	}
 	p.mu.Lock()
 	if f != nil {

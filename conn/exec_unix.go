@@ -196,6 +196,11 @@ func startProcess(path string, argv []string, a spawnAttr) (process, error) {
 	if err != nil {
 		return nil, err
 	}
+	return keepProcess(pid)
+}
+
+// keepProcess keeps the started process pid as an os.Process.
+func keepProcess(pid int) (process, error) {
 	p, err := os.FindProcess(pid) // on Unix it always succeeds
 	if err != nil {
 		return nil, err

@@ -94,13 +94,8 @@ func (p *pairing) copyStream(d Dir, w io.Writer, r io.Reader) (int64, error) {
 		rt = buffered(src)
 	}
 	c := copier{p: p, d: d, w: w, r: r, src: src, tapped: len(p.taps) > 0}
-	from, to := p.conns[d], p.conns[1-d]
-	if g, ok := from.(Grower); ok {
-		c.grow = append(c.grow, func() { g.Grow(true) })
-	}
-	if g, ok := to.(Grower); ok {
-		c.grow = append(c.grow, func() { g.Grow(false) })
-	}
+	c.growFrom, _ = p.conns[d].(Grower)
+	c.growTo, _ = p.conns[1-d].(Grower)
 	if c.datagrams(r, w); c.dgram {
 		if rt >= viaPipe {
 			rt = buffered(src) // splice knows no datagram boundaries
@@ -152,7 +147,9 @@ type copier struct {
 	limit   int   // the most one read may take; zero: the buffer
 	count   int64 // datagrams delivered
 
-	grow []func() // Grower calls due after growAfter bytes; nil once made
+	// The direction's ends that are Growers, until growAfter bytes have
+	// gone and Grow has been called; nil for the others.
+	growFrom, growTo Grower
 }
 
 // growAfter is how many bytes make a direction a long stream, whose ends'
@@ -169,10 +166,13 @@ func (c *copier) hook(rt route) {
 func (c *copier) delivered(n int64) {
 	c.n += n
 	c.p.moved(c.d, n)
-	if c.grow != nil && c.n >= growAfter {
-		for _, g := range c.grow {
-			g()
+	if (c.growFrom != nil || c.growTo != nil) && c.n >= growAfter {
+		if c.growFrom != nil {
+			c.growFrom.Grow(true)
 		}
-		c.grow = nil
+		if c.growTo != nil {
+			c.growTo.Grow(false)
+		}
+		c.growFrom, c.growTo = nil, nil
 	}
 }
